@@ -1,0 +1,766 @@
+//! Log lines in, incidents out — incrementally, so the supervisor can feed live output.
+//!
+//! A failure rarely fits on one line: a Python traceback, a Node error with its stack and error object,
+//! an `npm ERR!` block, Spring's "APPLICATION FAILED TO START" report, a Rust panic or `Caused by:`
+//! chain, a PowerShell error record. [`LineStream`] groups such a block into one incident and decides
+//! its type from the root-cause evidence (the exception line, not a frame path that happens to contain
+//! "config"). A closed incident is held for a few lines so that its consequences ("exit status 1",
+//! "[nodemon] app crashed", "npm ERR! code ELIFECYCLE") join it instead of raising a second incident.
+//!
+//! Cost: an ordinary line is one pass of a `RegexSet` (no allocation); only lines that match anything
+//! are looked at more closely.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
+
+use super::rules::{Classifier, Role};
+use super::{ErrorType, Fact, Facts, Incident};
+
+/// Lines longer than this are matched on their first bytes only (a 1 MiB line costs no more than this).
+pub const MAX_MATCH_BYTES: usize = 4096;
+/// Stored context lines per incident.
+const MAX_CONTEXT_LINES: usize = 200;
+/// Longest stored context line, in bytes.
+const MAX_CONTEXT_LINE_BYTES: usize = 2000;
+/// A block is closed after this many lines whatever follows.
+const MAX_BLOCK_LINES: usize = 5000;
+/// Lines after an incident during which its consequences join it.
+const MERGE_WINDOW_LINES: usize = 12;
+/// Spring's failure report has no indentation; it ends at the next log record or after this many lines.
+const MAX_SPRING_LINES: usize = 60;
+
+/// The shape of a multi-line block, which decides what continues it and what counts as evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlockKind {
+    /// `Traceback (most recent call last):` … frames … the exception line.
+    PythonTraceback,
+    /// Spring Boot's `APPLICATION FAILED TO START` report.
+    Spring,
+    /// Go's `panic:` / `fatal error:` with goroutine dumps.
+    GoPanic,
+    /// Rust's `thread 'main' panicked at …:` and the message line after it.
+    RustPanic,
+    /// An exception line followed by `at …` frames / `Caused by:` (JS, Java, .NET, anyhow).
+    Stack,
+    /// `npm ERR!` / `npm error` lines.
+    Npm,
+    /// Any other matching line and what is indented under it.
+    Generic,
+}
+
+impl BlockKind {
+    /// Blocks that mean the program died even when no rule names the cause.
+    fn is_fatal(self) -> bool {
+        !matches!(self, BlockKind::Generic | BlockKind::Npm)
+    }
+}
+
+/// Block start markers, appended to the rules' `RegexSet` so one pass finds both.
+pub(crate) const MARKERS: &[(&str, BlockKind)] = &[
+    (r"Traceback \(most recent call last\):", BlockKind::PythonTraceback),
+    (r"^\s*APPLICATION FAILED TO START\s*$", BlockKind::Spring),
+    (r"^(?:panic: |fatal error: )", BlockKind::GoPanic),
+    (r"^thread '[^']*' panicked at ", BlockKind::RustPanic),
+    (r"^Exception in thread ", BlockKind::Stack),
+    (r"^Unhandled [eE]xception[.:]", BlockKind::Stack),
+    (
+        r"^(?:Uncaught )?(?:[A-Za-z_$][\w$]*\.)*(?:[A-Z][\w$]*)?(?:Error|Exception)(?: \[[A-Z_0-9]+\])?:",
+        BlockKind::Stack,
+    ),
+    (r"^npm (?:ERR!|error) ", BlockKind::Npm),
+];
+
+/// Ports (and hosts) in every common spelling, tried in order on lines of incidents where a port
+/// matters: `('127.0.0.1', 8000)`, `http://127.0.0.1:5000`, `Port 8080 was already in use`,
+/// `port: 3000`, `range: 7860-7860`, `:::3000`, `0.0.0.0:80`, `*:6379`, `tcp :8080: bind`.
+static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"\(\s*'(?P<host>[^']*)'\s*,\s*(?P<port>\d{1,5})\s*\)",
+        r"(?i)\b[a-z][a-z0-9+.-]*://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(?P<port>\d{1,5})\b",
+        r"(?i)\bports?\b\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
+        r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
+        r"(?:^|[\s(\['\x22=,/])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
+    ]
+    .iter()
+    .filter_map(|p| regex::bytes::RegexBuilder::new(p).unicode(false).build().ok())
+    .collect()
+});
+
+/// Types whose incidents get a port (and host) read from any line of the block.
+fn wants_port(t: ErrorType) -> bool {
+    matches!(
+        t,
+        ErrorType::PortConflict | ErrorType::PermissionDenied | ErrorType::NetworkError | ErrorType::FirewallBlocked
+    )
+}
+
+/// Removes ANSI escape sequences (CSI, OSC, two-byte escapes). An unterminated sequence runs to the end
+/// of the line and is dropped, so a stray ESC can never swallow later lines.
+pub fn strip_ansi(line: &[u8]) -> Cow<'_, [u8]> {
+    if !line.contains(&0x1b) {
+        return Cow::Borrowed(line);
+    }
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        let b = line[i];
+        if b != 0x1b {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        match line.get(i + 1) {
+            Some(b'[') => {
+                // CSI: parameters and intermediates, then one final byte in 0x40..=0x7e.
+                i += 2;
+                while i < line.len() && !(0x40..=0x7e).contains(&line[i]) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            Some(b']') => {
+                // OSC: ends with BEL or ESC \.
+                i += 2;
+                while i < line.len() {
+                    if line[i] == 0x07 {
+                        i += 1;
+                        break;
+                    }
+                    if line[i] == 0x1b && line.get(i + 1) == Some(&b'\\') {
+                        i += 2;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            Some(_) => i += 2,
+            None => i += 1,
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Cuts `bytes` to at most `max` bytes without splitting a UTF-8 character.
+fn cut(bytes: &[u8], max: usize) -> &[u8] {
+    if bytes.len() <= max {
+        return bytes;
+    }
+    let mut end = max;
+    while end > 0 && (bytes[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    &bytes[..end]
+}
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(cut(bytes, MAX_CONTEXT_LINE_BYTES)).trim_end().to_string()
+}
+
+fn is_blank(t: &[u8]) -> bool {
+    t.iter().all(|b| b.is_ascii_whitespace())
+}
+
+fn is_indented(t: &[u8]) -> bool {
+    matches!(t.first(), Some(b' ' | b'\t')) && !is_blank(t)
+}
+
+fn trimmed_start(t: &[u8]) -> &[u8] {
+    let n = t.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    &t[n..]
+}
+
+/// A stack frame: never evidence of a root cause (its path may say anything).
+fn is_frame(t: &[u8]) -> bool {
+    let s = trimmed_start(t);
+    is_indented(t) && (s.starts_with(b"at ") || s.starts_with(b"File \"") || s.starts_with(b"File '"))
+}
+
+fn starts_with_any(t: &[u8], prefixes: &[&[u8]]) -> bool {
+    prefixes.iter().any(|p| t.starts_with(p))
+}
+
+fn is_python_chain_marker(t: &[u8]) -> bool {
+    let s = trimmed_start(t);
+    s.starts_with(b"During handling of the above exception")
+        || s.starts_with(b"The above exception was the direct cause")
+        || memchr_find(t, b"Traceback (most recent call last)")
+}
+
+fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Lines that continue any block: indentation, frames, chains, error-object braces, PowerShell's
+/// `At line:` / `+ CategoryInfo`, Node's `Node.js v20` footer, Rust's `note:`.
+fn is_generic_continuation(t: &[u8]) -> bool {
+    if is_indented(t) {
+        return true;
+    }
+    starts_with_any(
+        t,
+        &[
+            b"Caused by",
+            b"caused by",
+            b"... ",
+            b"}",
+            b"]",
+            b")",
+            b"^",
+            b"Node.js v",
+            b"Require stack:",
+            b"- ",
+            b"Emitted 'error' event",
+            b"note: ",
+            b"stack backtrace:",
+            b"At line:",
+            b"+ ",
+            b"Check the spelling",
+            b"operable program or batch file",
+            b"--- End of",
+            b"Stack trace:",
+            b"npm ERR!",
+            b"npm error",
+        ],
+    ) || (t.starts_with(b"At ") && memchr_find(t, b" char:"))
+}
+
+fn starts_with_timestamp(t: &[u8]) -> bool {
+    let d = |i: usize| t.get(i).is_some_and(|b| b.is_ascii_digit());
+    (d(0) && d(1) && d(2) && d(3) && t.get(4) == Some(&b'-'))
+        || (d(0) && d(1) && t.get(2) == Some(&b':') && d(3) && d(4))
+}
+
+/// Go's goroutine dump: function lines such as `main.main()` or `net/http.(*Server).Serve(0xc0)`.
+fn is_go_dump_line(t: &[u8]) -> bool {
+    starts_with_any(t, &[b"goroutine ", b"[signal ", b"created by ", b"exit status "])
+        || (t.ends_with(b")") && !t.contains(&b' ') && t.contains(&b'('))
+}
+
+/// What one line matched.
+#[derive(Debug, Clone, Copy, Default)]
+struct Analysis {
+    rule: Option<usize>,
+    marker: Option<BlockKind>,
+}
+
+impl Classifier {
+    fn analyse(&self, line: &[u8]) -> Analysis {
+        if !self.set.is_match(line) {
+            return Analysis::default();
+        }
+        let mut out = Analysis::default();
+        for idx in self.set.matches(line).iter() {
+            if let Some(kind) = self.marker_kind(idx) {
+                out.marker.get_or_insert(kind);
+                continue;
+            }
+            let rule = &self.rules[idx];
+            if rule.unless.as_ref().is_some_and(|u| u.is_match(line)) {
+                continue;
+            }
+            let better = match out.rule {
+                None => true,
+                Some(b) => rule.priority > self.rules[b].priority,
+            };
+            if better {
+                out.rule = Some(idx);
+            }
+        }
+        out
+    }
+
+    /// Starts an incremental stream over this classifier.
+    pub fn stream(&self) -> LineStream<'_> {
+        LineStream { c: self, line_no: 0, block: None, pending: None }
+    }
+
+    /// Classifies a whole text (lines split on `\n`, a trailing `\r` ignored).
+    pub fn classify_text(&self, text: &str) -> Vec<Incident> {
+        self.classify_bytes(text.as_bytes())
+    }
+
+    /// Classifies raw bytes: invalid UTF-8 is replaced, never an error.
+    pub fn classify_bytes(&self, bytes: &[u8]) -> Vec<Incident> {
+        let mut stream = self.stream();
+        let mut out = Vec::new();
+        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        if !bytes.is_empty() {
+            for line in body.split(|b| *b == b'\n') {
+                stream.push_bytes(line, &mut out);
+            }
+        }
+        stream.finish(&mut out);
+        out
+    }
+}
+
+#[derive(Debug)]
+struct BlockLine {
+    no: usize,
+    text: String,
+    rule: Option<usize>,
+    evidence: bool,
+    /// The raw (ANSI-free, cut) bytes, kept only for evidence lines, to read captures from.
+    raw: Option<Vec<u8>>,
+}
+
+#[derive(Debug)]
+struct Block {
+    kind: BlockKind,
+    first_line: usize,
+    lines: Vec<BlockLine>,
+    blanks: Vec<usize>,
+    total: usize,
+    python_seen_exception: bool,
+    rust_expect_message: bool,
+}
+
+/// How much an incident stands on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strength {
+    Weak,
+    Consequence,
+    Strong,
+}
+
+#[derive(Debug)]
+struct Pending {
+    incident: Incident,
+    strength: Strength,
+    quiet_lines: usize,
+}
+
+/// An incremental classifier over one stream of lines (one service's output).
+#[derive(Debug)]
+pub struct LineStream<'c> {
+    c: &'c Classifier,
+    line_no: usize,
+    block: Option<Block>,
+    pending: Option<Pending>,
+}
+
+impl LineStream<'_> {
+    /// Number of lines seen so far.
+    pub fn lines_seen(&self) -> usize {
+        self.line_no
+    }
+
+    /// Feeds one line (without its `\n`); finished incidents are appended to `out`.
+    pub fn push(&mut self, line: &str, out: &mut Vec<Incident>) {
+        self.push_bytes(line.as_bytes(), out);
+    }
+
+    /// Feeds one line of raw bytes (invalid UTF-8 is fine).
+    pub fn push_bytes(&mut self, line: &[u8], out: &mut Vec<Incident>) {
+        self.line_no += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let clean = strip_ansi(line);
+        let t = cut(&clean, MAX_MATCH_BYTES);
+        let analysis = self.c.analyse(t);
+
+        if self.block.is_some() {
+            if self.continues(t, analysis) {
+                self.append(t, analysis);
+                if self.block.as_ref().is_some_and(|b| b.total >= MAX_BLOCK_LINES) {
+                    self.close_block(out);
+                }
+                return;
+            }
+            self.close_block(out);
+        }
+        if analysis.rule.is_some() || analysis.marker.is_some() {
+            self.block = Some(Block {
+                kind: analysis.marker.unwrap_or(BlockKind::Generic),
+                first_line: self.line_no,
+                lines: Vec::new(),
+                blanks: Vec::new(),
+                total: 0,
+                python_seen_exception: false,
+                rust_expect_message: false,
+            });
+            self.append(t, analysis);
+        } else if let Some(p) = &mut self.pending {
+            if !is_blank(t) {
+                p.quiet_lines += 1;
+            }
+            if p.quiet_lines > MERGE_WINDOW_LINES {
+                self.emit_pending(out);
+            }
+        }
+    }
+
+    /// Closes whatever is open and hands out every held incident (call on silence or process exit;
+    /// the stream stays usable).
+    pub fn flush(&mut self, out: &mut Vec<Incident>) {
+        self.close_block(out);
+        self.emit_pending(out);
+    }
+
+    /// End of input: like [`flush`](Self::flush).
+    pub fn finish(mut self, out: &mut Vec<Incident>) {
+        self.flush(out);
+    }
+
+    fn continues(&mut self, t: &[u8], a: Analysis) -> bool {
+        let Some(b) = self.block.as_mut() else { return false };
+        if is_blank(t) {
+            return true; // held in `blanks` until something continues the block
+        }
+        match b.kind {
+            BlockKind::PythonTraceback => {
+                if is_indented(t) || is_python_chain_marker(t) {
+                    return true;
+                }
+                !b.python_seen_exception
+            }
+            BlockKind::Spring => !starts_with_timestamp(t) && b.total < MAX_SPRING_LINES,
+            BlockKind::GoPanic => is_go_dump_line(t) || is_generic_continuation(t) || a.rule.is_some(),
+            BlockKind::RustPanic => b.rust_expect_message || is_generic_continuation(t),
+            BlockKind::Npm | BlockKind::Stack | BlockKind::Generic => {
+                if !b.blanks.is_empty() && a.rule.is_none() && !is_generic_continuation(t) {
+                    return false;
+                }
+                is_generic_continuation(t) || a.rule.is_some() || a.marker.is_some()
+            }
+        }
+    }
+
+    fn append(&mut self, t: &[u8], a: Analysis) {
+        let no = self.line_no;
+        let Some(b) = self.block.as_mut() else { return };
+        if is_blank(t) {
+            b.blanks.push(no);
+            return;
+        }
+        // A generic block takes the shape of the first structured block that joins it
+        // (e.g. "error when starting dev server:" followed by a JS error and its stack).
+        if let Some(kind) = a.marker {
+            if b.kind == BlockKind::Generic && kind != BlockKind::Generic {
+                b.kind = kind;
+            }
+        }
+        let blanks = std::mem::take(&mut b.blanks);
+        for blank in blanks {
+            if b.lines.len() < MAX_CONTEXT_LINES {
+                b.lines.push(BlockLine { no: blank, text: String::new(), rule: None, evidence: false, raw: None });
+            }
+            b.total += 1;
+        }
+        b.total += 1;
+        let evidence = match b.kind {
+            BlockKind::PythonTraceback => {
+                let marker = is_python_chain_marker(t);
+                if marker {
+                    b.python_seen_exception = false;
+                }
+                let exception = !is_indented(t) && !marker;
+                if exception {
+                    b.python_seen_exception = true;
+                }
+                exception
+            }
+            BlockKind::RustPanic => {
+                let header = a.marker == Some(BlockKind::RustPanic);
+                b.rust_expect_message = header && t.ends_with(b":");
+                !is_frame(t)
+            }
+            _ => !is_frame(t),
+        };
+        let rule = if evidence { a.rule } else { None };
+        if b.lines.len() < MAX_CONTEXT_LINES || rule.is_some() {
+            b.lines.push(BlockLine {
+                no,
+                text: text_of(t),
+                rule,
+                evidence,
+                raw: evidence.then(|| t.to_vec()),
+            });
+        }
+    }
+
+    fn close_block(&mut self, out: &mut Vec<Incident>) {
+        let Some(block) = self.block.take() else { return };
+        let Some((incident, strength)) = self.build_incident(block) else { return };
+        self.hold(incident, strength, out);
+    }
+
+    fn build_incident(&self, block: Block) -> Option<(Incident, Strength)> {
+        let rules = &self.c.rules;
+        let hits: Vec<&BlockLine> = block.lines.iter().filter(|l| l.rule.is_some()).collect();
+        let strength = if hits.iter().any(|l| l.rule.is_some_and(|r| rules[r].role == Role::Cause)) {
+            Strength::Strong
+        } else if hits.iter().any(|l| l.rule.is_some_and(|r| rules[r].role == Role::Consequence)) {
+            Strength::Consequence
+        } else {
+            Strength::Weak
+        };
+        // Best evidence: highest priority; a Python traceback ends in its cause, elsewhere the first
+        // line states it.
+        let prefer_later = block.kind == BlockKind::PythonTraceback;
+        let best = hits.iter().copied().reduce(|acc, l| {
+            let (pa, pl) = (rules[acc.rule.unwrap_or(0)].priority, rules[l.rule.unwrap_or(0)].priority);
+            if pl > pa || (pl == pa && prefer_later) { l } else { acc }
+        });
+
+        let fatal_without_cause = block.kind.is_fatal() && strength != Strength::Strong;
+        let context: Vec<String> = block.lines.iter().map(|l| l.text.clone()).collect();
+        let (error_type, root, rule_id, strength) = match best {
+            Some(l) if !fatal_without_cause => {
+                let r = &rules[l.rule.unwrap_or(0)];
+                (r.error_type, l, Some(r.id.clone()), strength)
+            }
+            _ if block.kind.is_fatal() => {
+                let root = self.fatal_root_line(&block)?;
+                (ErrorType::ProcessFailed, root, None, Strength::Strong)
+            }
+            _ => return None,
+        };
+
+        let mut facts = Facts::new();
+        if let (Some(id), Some(raw)) = (root.rule, root.raw.as_deref()) {
+            capture_facts(&rules[id], raw, &mut facts);
+        }
+        for l in &hits {
+            let (Some(id), Some(raw)) = (l.rule, l.raw.as_deref()) else { continue };
+            let mut more = Facts::new();
+            capture_facts(&rules[id], raw, &mut more);
+            if rules[id].error_type == error_type {
+                facts.fill_from(&more);
+            } else if let Some(code) = more.get("exit_code") {
+                facts.fill("exit_code", code.clone());
+            }
+        }
+        if wants_port(error_type) && facts.port().is_none() {
+            let candidates = std::iter::once(root).chain(block.lines.iter().filter(|l| l.evidence || l.raw.is_none()));
+            for l in candidates {
+                let raw = l.raw.as_deref().unwrap_or(l.text.as_bytes());
+                if is_frame(raw) {
+                    continue;
+                }
+                if let Some((host, port)) = find_port(raw) {
+                    facts.insert("port", Fact::Int(i64::from(port)));
+                    if let Some(h) = host {
+                        facts.fill("host", Fact::Text(h));
+                    }
+                    break;
+                }
+            }
+        }
+        Some((
+            Incident {
+                error_type,
+                line: root.no,
+                message: root.text.trim().to_string(),
+                facts,
+                rule_id,
+                first_line: block.first_line,
+                context,
+            },
+            strength,
+        ))
+    }
+
+    /// The line that states a crash no rule explained.
+    fn fatal_root_line<'b>(&self, block: &'b Block) -> Option<&'b BlockLine> {
+        let evidence = || block.lines.iter().filter(|l| l.evidence && !l.text.is_empty());
+        match block.kind {
+            BlockKind::PythonTraceback => evidence().last(),
+            BlockKind::RustPanic => {
+                // Since Rust 1.73 the message is on the line after "panicked at …:".
+                let mut it = evidence();
+                let header = it.next();
+                match header {
+                    Some(h) if h.text.ends_with(':') => it.next().or(Some(h)),
+                    other => other,
+                }
+            }
+            BlockKind::Spring => {
+                let mut after_description = false;
+                for l in evidence() {
+                    if after_description {
+                        return Some(l);
+                    }
+                    after_description = l.text.trim() == "Description:";
+                }
+                evidence().find(|l| l.text.contains("FAILED TO START"))
+            }
+            _ => evidence().next(),
+        }
+    }
+
+    fn hold(&mut self, incident: Incident, strength: Strength, out: &mut Vec<Incident>) {
+        let Some(p) = self.pending.as_mut() else {
+            self.pending = Some(Pending { incident, strength, quiet_lines: 0 });
+            return;
+        };
+        let same = p.incident.error_type == incident.error_type && p.incident.facts == incident.facts;
+        match (p.strength, strength) {
+            // A bare error line followed by the real cause: the cause is the incident.
+            (Strength::Weak, Strength::Strong | Strength::Consequence) => {
+                let mut context = std::mem::take(&mut p.incident.context);
+                context.extend(incident.context.iter().cloned());
+                context.truncate(MAX_CONTEXT_LINES);
+                let first_line = p.incident.first_line;
+                *p = Pending { incident, strength, quiet_lines: 0 };
+                p.incident.context = context;
+                p.incident.first_line = first_line;
+            }
+            // Consequences (and weak echoes) of an incident join it.
+            (_, Strength::Weak | Strength::Consequence) => {
+                if let Some(code) = incident.facts.get("exit_code") {
+                    p.incident.facts.fill("exit_code", code.clone());
+                }
+                let room = MAX_CONTEXT_LINES.saturating_sub(p.incident.context.len());
+                p.incident.context.extend(incident.context.into_iter().take(room));
+                p.quiet_lines = 0;
+            }
+            // The same failure printed twice (reloaders do this) is one incident.
+            (Strength::Strong, Strength::Strong) if same => p.quiet_lines = 0,
+            _ => {
+                self.emit_pending(out);
+                self.pending = Some(Pending { incident, strength, quiet_lines: 0 });
+            }
+        }
+    }
+
+    fn emit_pending(&mut self, out: &mut Vec<Incident>) {
+        if let Some(p) = self.pending.take() {
+            let mut incident = p.incident;
+            if p.strength == Strength::Weak {
+                incident.error_type = ErrorType::Unknown;
+            }
+            out.push(incident);
+        }
+    }
+}
+
+fn capture_facts(rule: &super::rules::CompiledRule, raw: &[u8], facts: &mut Facts) {
+    if rule.fact_groups.is_empty() {
+        return;
+    }
+    let Some(caps) = rule.regex.captures(raw) else { return };
+    for (idx, name) in &rule.fact_groups {
+        if let Some(m) = caps.get(*idx) {
+            facts.set_captured(name, &String::from_utf8_lossy(m.as_bytes()));
+        }
+    }
+}
+
+/// The first port (and its host, when written next to it) in a line, in any common spelling.
+pub fn find_port(line: &[u8]) -> Option<(Option<String>, u16)> {
+    for re in PORT_PATTERNS.iter() {
+        for caps in re.captures_iter(line) {
+            let Some(port) = caps
+                .name("port")
+                .and_then(|m| std::str::from_utf8(m.as_bytes()).ok())
+                .and_then(|s| s.parse::<u16>().ok())
+                .filter(|p| *p != 0)
+            else {
+                continue;
+            };
+            let host = caps
+                .name("host")
+                .map(|m| String::from_utf8_lossy(m.as_bytes()).to_string())
+                .filter(|h| !h.is_empty());
+            return Some((host, port));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classifier() -> Classifier {
+        Classifier::builtin().0
+    }
+
+    #[test]
+    fn port_patterns_all_compile() {
+        assert_eq!(PORT_PATTERNS.len(), 5);
+    }
+
+    #[test]
+    fn ports_in_every_spelling() {
+        let cases: &[(&str, u16, Option<&str>)] = &[
+            ("Error: listen EADDRINUSE: address already in use :::3000", 3000, Some("::")),
+            ("error while attempting to bind on address ('127.0.0.1', 8000): address already in use", 8000, Some("127.0.0.1")),
+            ("nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)", 80, Some("0.0.0.0")),
+            ("Web server failed to start. Port 8080 was already in use.", 8080, None),
+            ("HINT:  Is another postmaster already running on port 5432?", 5432, None),
+            ("OSError: Cannot find empty port in range: 7860-7860.", 7860, None),
+            ("Could not create server TCP listening socket *:6379: bind: Address already in use", 6379, Some("*")),
+            ("Running on http://127.0.0.1:5000", 5000, Some("127.0.0.1")),
+            ("listen tcp :8080: bind: address already in use", 8080, None),
+            ("Error: connect ECONNREFUSED 127.0.0.1:5432", 5432, Some("127.0.0.1")),
+            ("Error 111 connecting to localhost:6379. Connection refused.", 6379, Some("localhost")),
+            ("  port: 3000", 3000, None),
+            ("Failed to bind to address http://[::1]:5000: address already in use.", 5000, Some("[::1]")),
+        ];
+        for (line, port, host) in cases {
+            let got = find_port(line.as_bytes());
+            assert_eq!(got.as_ref().map(|g| g.1), Some(*port), "{line}");
+            assert_eq!(got.and_then(|g| g.0).as_deref(), *host, "{line}");
+        }
+        for line in ["2024-01-15 10:00:00,123 INFO started", "at Server.listen (node:net:1817:16)", "took 12:30"] {
+            assert_eq!(find_port(line.as_bytes()), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn ansi_is_stripped_and_unterminated_escapes_are_safe() {
+        assert_eq!(&*strip_ansi(b"\x1b[31mError\x1b[0m: x"), b"Error: x");
+        assert_eq!(&*strip_ansi(b"a\x1b]8;;http://x\x07link\x1b]8;;\x07b"), b"alinkb");
+        assert_eq!(&*strip_ansi(b"ok\x1b[31"), b"ok");
+        assert_eq!(&*strip_ansi(b"ok\x1b"), b"ok");
+    }
+
+    #[test]
+    fn traceback_type_comes_from_the_exception_line_not_a_frame_path() {
+        let log = "Traceback (most recent call last):\n  File \"/srv/app/config/settings_loader.py\", line 3, in <module>\n    import torch\nModuleNotFoundError: No module named 'torch'\n";
+        let got = classifier().classify_text(log);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        assert_eq!(got[0].line, 4);
+        assert_eq!(got[0].first_line, 1);
+        assert_eq!(got[0].facts.text("module"), Some("torch"));
+        assert_eq!(got[0].context.len(), 4);
+    }
+
+    #[test]
+    fn unexplained_traceback_is_process_failed() {
+        let log = "Traceback (most recent call last):\n  File \"app.py\", line 1, in <module>\n    1/0\nZeroDivisionError: division by zero\n";
+        let got = classifier().classify_text(log);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
+        assert_eq!(got[0].message, "ZeroDivisionError: division by zero");
+    }
+
+    #[test]
+    fn consequences_join_the_incident_before_them() {
+        let log = "2024/01/15 10:00:00 listen tcp :8080: bind: address already in use\nexit status 1\n";
+        let got = classifier().classify_text(log);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].error_type, ErrorType::PortConflict);
+        assert_eq!(got[0].facts.port(), Some(8080));
+        assert_eq!(got[0].facts.int("exit_code"), Some(1));
+    }
+
+    #[test]
+    fn streaming_equals_batch_and_flush_releases_held_incidents() {
+        let c = classifier();
+        let log = "INFO boot\nError: listen EADDRINUSE: address already in use :::3000\n    at Server.setupListenHandle (node:net:1817:16)\n";
+        let mut s = c.stream();
+        let mut out = Vec::new();
+        for line in log.lines() {
+            s.push(line, &mut out);
+        }
+        assert!(out.is_empty(), "held until the block ends");
+        s.flush(&mut out);
+        assert_eq!(out, c.classify_text(log));
+        assert_eq!(s.lines_seen(), 3);
+    }
+}

@@ -1,0 +1,10 @@
+//! Startup Medic: gets a local server stack running and keeps it running.
+//!
+//! The library holds everything the binary does, so tests can drive the engine and the CLI directly.
+//! `engine` is pure (no I/O, no threads); `store` and `settings` persist state; `cli` implements the
+//! headless commands.
+
+pub mod cli;
+pub mod engine;
+pub mod settings;
+pub mod store;
