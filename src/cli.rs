@@ -94,12 +94,11 @@ pub fn classify(file: Option<&Path>, json: bool) -> i32 {
         let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
         write_report(&mut out, &incidents, &patterns, color)
     };
-    if let Err(e) = result {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("startup-medic: cannot write the report: {e}");
             return EXIT_USAGE;
         }
-    }
     if incidents.is_empty() { EXIT_OK } else { EXIT_INCIDENTS }
 }
 

@@ -77,7 +77,7 @@ pub(crate) const MARKERS: &[(&str, BlockKind)] = &[
 /// `port: 3000`, `range: 7860-7860`, `:::3000`, `0.0.0.0:80`, `*:6379`, `tcp :8080: bind`.
 static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
-        r"\(\s*'(?P<host>[^']*)'\s*,\s*(?P<port>\d{1,5})\s*\)",
+        r"\(\s*['\x22](?P<host>[^'\x22]*)['\x22]\s*,\s*(?P<port>\d{1,5})\s*\)",
         r"(?i)\b[a-z][a-z0-9+.-]*://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(?P<port>\d{1,5})\b",
         r"(?i)\bports?\b\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
@@ -239,9 +239,12 @@ fn is_go_dump_line(t: &[u8]) -> bool {
 }
 
 /// What one line matched.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Analysis {
+    /// The highest-priority rule.
     rule: Option<usize>,
+    /// Every matching rule (only allocated for the rare lines that match something).
+    all: Vec<usize>,
     marker: Option<BlockKind>,
 }
 
@@ -260,6 +263,7 @@ impl Classifier {
             if rule.unless.as_ref().is_some_and(|u| u.is_match(line)) {
                 continue;
             }
+            out.all.push(idx);
             let better = match out.rule {
                 None => true,
                 Some(b) => rule.priority > self.rules[b].priority,
@@ -301,6 +305,8 @@ struct BlockLine {
     no: usize,
     text: String,
     rule: Option<usize>,
+    /// All rules that matched (the best one included).
+    rules: Vec<usize>,
     evidence: bool,
     /// The raw (ANSI-free, cut) bytes, kept only for evidence lines, to read captures from.
     raw: Option<Vec<u8>>,
@@ -361,7 +367,7 @@ impl LineStream<'_> {
         let analysis = self.c.analyse(t);
 
         if self.block.is_some() {
-            if self.continues(t, analysis) {
+            if self.continues(t, &analysis) {
                 self.append(t, analysis);
                 if self.block.as_ref().is_some_and(|b| b.total >= MAX_BLOCK_LINES) {
                     self.close_block(out);
@@ -403,7 +409,7 @@ impl LineStream<'_> {
         self.flush(out);
     }
 
-    fn continues(&mut self, t: &[u8], a: Analysis) -> bool {
+    fn continues(&mut self, t: &[u8], a: &Analysis) -> bool {
         let Some(b) = self.block.as_mut() else { return false };
         if is_blank(t) {
             return true; // held in `blanks` until something continues the block
@@ -436,15 +442,21 @@ impl LineStream<'_> {
         }
         // A generic block takes the shape of the first structured block that joins it
         // (e.g. "error when starting dev server:" followed by a JS error and its stack).
-        if let Some(kind) = a.marker {
-            if b.kind == BlockKind::Generic && kind != BlockKind::Generic {
+        if let Some(kind) = a.marker
+            && b.kind == BlockKind::Generic && kind != BlockKind::Generic {
                 b.kind = kind;
             }
-        }
         let blanks = std::mem::take(&mut b.blanks);
         for blank in blanks {
             if b.lines.len() < MAX_CONTEXT_LINES {
-                b.lines.push(BlockLine { no: blank, text: String::new(), rule: None, evidence: false, raw: None });
+                b.lines.push(BlockLine {
+                    no: blank,
+                    text: String::new(),
+                    rule: None,
+                    rules: Vec::new(),
+                    evidence: false,
+                    raw: None,
+                });
             }
             b.total += 1;
         }
@@ -456,10 +468,13 @@ impl LineStream<'_> {
                     b.python_seen_exception = false;
                 }
                 let exception = !is_indented(t) && !marker;
+                // Lines indented under the exception line continue its message
+                // (`  in "config.yaml", line 3, column 9`); indented lines before it are frames and code.
+                let continuation = is_indented(t) && b.python_seen_exception;
                 if exception {
                     b.python_seen_exception = true;
                 }
-                exception
+                exception || continuation
             }
             BlockKind::RustPanic => {
                 let header = a.marker == Some(BlockKind::RustPanic);
@@ -474,6 +489,7 @@ impl LineStream<'_> {
                 no,
                 text: text_of(t),
                 rule,
+                rules: if evidence { a.all } else { Vec::new() },
                 evidence,
                 raw: evidence.then(|| t.to_vec()),
             });
@@ -518,33 +534,42 @@ impl LineStream<'_> {
             _ => return None,
         };
 
+        // Facts: the root rule's captures first, then every other rule of the same type that matched
+        // in the block; other types only lend an exit code.
         let mut facts = Facts::new();
         if let (Some(id), Some(raw)) = (root.rule, root.raw.as_deref()) {
             capture_facts(&rules[id], raw, &mut facts);
         }
-        for l in &hits {
-            let (Some(id), Some(raw)) = (l.rule, l.raw.as_deref()) else { continue };
-            let mut more = Facts::new();
-            capture_facts(&rules[id], raw, &mut more);
-            if rules[id].error_type == error_type {
-                facts.fill_from(&more);
-            } else if let Some(code) = more.get("exit_code") {
-                facts.fill("exit_code", code.clone());
+        for l in std::iter::once(root).chain(hits.iter().copied()) {
+            let Some(raw) = l.raw.as_deref() else { continue };
+            for &id in &l.rules {
+                let mut more = Facts::new();
+                capture_facts(&rules[id], raw, &mut more);
+                if rules[id].error_type == error_type {
+                    facts.fill_from(&more);
+                } else if let Some(code) = more.get("exit_code") {
+                    facts.fill("exit_code", code.clone());
+                }
             }
         }
-        if wants_port(error_type) && facts.port().is_none() {
-            let candidates = std::iter::once(root).chain(block.lines.iter().filter(|l| l.evidence || l.raw.is_none()));
+        if wants_port(error_type) {
+            let candidates = std::iter::once(root).chain(block.lines.iter());
             for l in candidates {
+                if facts.port().is_some() && facts.get("host").is_some() {
+                    break;
+                }
                 let raw = l.raw.as_deref().unwrap_or(l.text.as_bytes());
                 if is_frame(raw) {
                     continue;
                 }
-                if let Some((host, port)) = find_port(raw) {
-                    facts.insert("port", Fact::Int(i64::from(port)));
-                    if let Some(h) = host {
-                        facts.fill("host", Fact::Text(h));
-                    }
-                    break;
+                let Some((host, port)) = find_port(raw) else { continue };
+                match facts.port() {
+                    None => facts.insert("port", Fact::Int(i64::from(port))),
+                    Some(known) if known != port => continue,
+                    Some(_) => {}
+                }
+                if let Some(h) = host {
+                    facts.fill("host", Fact::Text(h));
                 }
             }
         }
@@ -566,7 +591,7 @@ impl LineStream<'_> {
     fn fatal_root_line<'b>(&self, block: &'b Block) -> Option<&'b BlockLine> {
         let evidence = || block.lines.iter().filter(|l| l.evidence && !l.text.is_empty());
         match block.kind {
-            BlockKind::PythonTraceback => evidence().last(),
+            BlockKind::PythonTraceback => evidence().next_back(),
             BlockKind::RustPanic => {
                 // Since Rust 1.73 the message is on the line after "panicked at …:".
                 let mut it = evidence();

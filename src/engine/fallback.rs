@@ -107,16 +107,14 @@ impl FallbackConfig {
                 }
             }
         }
-        if let Some(h) = &self.bind_host {
-            if !is_valid_host(h) {
+        if let Some(h) = &self.bind_host
+            && !is_valid_host(h) {
                 problems.push(format!("bind_host: \"{h}\" is not an IP address or host name"));
             }
-        }
-        if let Some(f) = self.timeout_factor {
-            if !(f.is_finite() && f > 1.0) {
+        if let Some(f) = self.timeout_factor
+            && !(f.is_finite() && f > 1.0) {
                 problems.push(format!("timeout_factor: {f} must be greater than 1"));
             }
-        }
         if self.timeout_cap_secs == 0 {
             problems.push("timeout_cap_secs: must be at least 1".into());
         }
@@ -165,12 +163,11 @@ impl FallbackConfig {
     pub fn apply(&self, spec: &LaunchSpec) -> (LaunchSpec, Vec<Change>) {
         let mut next = spec.clone();
         let mut changes = Vec::new();
-        if let Some(h) = &self.bind_host {
-            if *h != spec.host {
+        if let Some(h) = &self.bind_host
+            && *h != spec.host {
                 next.host = h.clone();
                 changes.push(Change { field: "host".into(), before: spec.host.clone(), after: h.clone() });
             }
-        }
         let t = self.raised_timeout(spec.startup_timeout_secs);
         if t != spec.startup_timeout_secs {
             next.startup_timeout_secs = t;
@@ -180,13 +177,12 @@ impl FallbackConfig {
                 after: t.to_string(),
             });
         }
-        if let Some(first) = next.command.first_mut() {
-            if let Some(new) = self.command_substitutions.get(first.as_str()) {
+        if let Some(first) = next.command.first_mut()
+            && let Some(new) = self.command_substitutions.get(first.as_str()) {
                 let before = first.clone();
                 *first = new.clone();
                 changes.push(Change { field: "command[0]".into(), before, after: new.clone() });
             }
-        }
         let missing: Vec<&String> = self.extra_args.iter().filter(|a| !spec.command.contains(a)).collect();
         if !missing.is_empty() {
             let before = spec.command.join(" ");
