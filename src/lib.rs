@@ -6,5 +6,8 @@
 
 pub mod cli;
 pub mod engine;
+pub mod profile;
+pub mod protocol;
+pub mod system;
 pub mod settings;
 pub mod store;

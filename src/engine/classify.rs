@@ -275,9 +275,9 @@ impl Classifier {
         out
     }
 
-    /// Starts an incremental stream over this classifier.
-    pub fn stream(&self) -> LineStream<'_> {
-        LineStream { c: self, line_no: 0, block: None, pending: None }
+    /// Starts an incremental stream over this classifier (the stream holds a cheap clone).
+    pub fn stream(&self) -> LineStream {
+        LineStream { c: self.clone(), line_no: 0, block: None, pending: None }
     }
 
     /// Classifies a whole text (lines split on `\n`, a trailing `\r` ignored).
@@ -340,14 +340,14 @@ struct Pending {
 
 /// An incremental classifier over one stream of lines (one service's output).
 #[derive(Debug)]
-pub struct LineStream<'c> {
-    c: &'c Classifier,
+pub struct LineStream {
+    c: Classifier,
     line_no: usize,
     block: Option<Block>,
     pending: Option<Pending>,
 }
 
-impl LineStream<'_> {
+impl LineStream {
     /// Number of lines seen so far.
     pub fn lines_seen(&self) -> usize {
         self.line_no

@@ -9,6 +9,7 @@
 //! logs are ASCII where it matters, and ASCII classes keep the automaton small and fast.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
@@ -142,10 +143,11 @@ pub(crate) struct CompiledRule {
     pub(crate) fact_groups: Vec<(usize, String)>,
 }
 
-/// The compiled rules plus block markers: build once, then classify any number of streams.
+/// The compiled rules plus block markers: build once, then classify any number of streams. Cloning is
+/// cheap (shared), so every stream can own one.
 #[derive(Debug, Clone)]
 pub struct Classifier {
-    pub(crate) rules: Vec<CompiledRule>,
+    pub(crate) rules: Arc<Vec<CompiledRule>>,
     /// Patterns `0..rules.len()` are rules; the rest are [`MARKERS`] in order.
     pub(crate) set: RegexSet,
 }
@@ -222,7 +224,7 @@ impl Classifier {
             .dfa_size_limit(1 << 26)
             .build();
         match built {
-            Ok(set) => (Classifier { rules, set }, problems),
+            Ok(set) => (Classifier { rules: Arc::new(rules), set }, problems),
             Err(e) => {
                 // Every pattern compiled alone, so only the combined size can fail: keep the markers
                 // and say why the rules are off rather than classifying nothing in silence.
@@ -231,7 +233,7 @@ impl Classifier {
                     .unicode(false)
                     .build()
                     .unwrap_or_else(|_| RegexSet::empty());
-                (Classifier { rules: Vec::new(), set }, problems)
+                (Classifier { rules: Arc::new(Vec::new()), set }, problems)
             }
         }
     }
