@@ -229,3 +229,191 @@ fn write_stats_table(out: &mut impl Write, patterns: &Patterns, store: Option<&S
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------- run and doctor
+
+use crate::engine::fallback::Fallbacks;
+use crate::profile::Profile;
+use crate::protocol::{Event, ServiceState, Stream};
+use crate::settings::{AutoFixPolicy, Settings};
+use crate::store::{FALLBACKS_FILE, SETTINGS_FILE};
+
+fn load_profile(path: &Path) -> Option<Profile> {
+    match Profile::load(path) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("startup-medic: {e}");
+            None
+        }
+    }
+}
+
+fn event_json(e: &Event) -> Option<serde_json::Value> {
+    use serde_json::json;
+    Some(match e {
+        Event::Log { service, stream, line } => json!({"event": "log", "service": service, "stream": stream, "line": line}),
+        Event::State { service, state, pid, port } => {
+            let mut v = json!({"event": "state", "service": service, "pid": pid, "port": port});
+            if let (Some(obj), Ok(serde_json::Value::Object(s))) = (v.as_object_mut(), serde_json::to_value(state)) {
+                obj.extend(s);
+            }
+            v
+        }
+        Event::Incident { id, service, incident, holder, actions, .. } => json!({
+            "event": "incident", "id": id, "service": service, "type": incident.error_type.id(),
+            "message": incident.message, "facts": incident.facts,
+            "actions": actions.iter().map(|a| a.action.id()).collect::<Vec<_>>(),
+            "holder": holder,
+        }),
+        Event::ActionStarted { incident, service, action } => json!({"event": "action_started", "incident": incident, "service": service, "action": action.id()}),
+        Event::ActionFinished { incident, service, action, success, message, undoable } => json!({
+            "event": "action", "incident": incident, "service": service, "action": action.id(),
+            "success": success, "message": message, "undoable": undoable,
+        }),
+        Event::Ready { service, port } => json!({"event": "ready", "service": service, "port": port}),
+        Event::Exited { service, code } => json!({"event": "exited", "service": service, "code": code}),
+        Event::GaveUp { service, reason } => json!({"event": "gave_up", "service": service, "reason": reason}),
+        Event::Notice(text) => json!({"event": "notice", "message": text}),
+        Event::Finished => return None,
+    })
+}
+
+fn event_text(e: &Event, color: bool) -> Option<String> {
+    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+    Some(match e {
+        Event::Log { service, stream, line } => {
+            let tag = match stream {
+                Stream::Stdout => paint("36", &format!("{service:>10} |")),
+                Stream::Stderr => paint("33", &format!("{service:>10} !")),
+                Stream::System => paint("35", &format!("{service:>10} *")),
+            };
+            format!("{tag} {line}")
+        }
+        Event::State { service, state, .. } => {
+            let s = match state {
+                ServiceState::Recovering { retry_in_ms } => format!("recovering, next try in {} s", retry_in_ms.div_ceil(1000)),
+                other => serde_json::to_value(other).ok().and_then(|v| v.get("state").and_then(|s| s.as_str()).map(String::from)).unwrap_or_default(),
+            };
+            paint("2", &format!("{service:>10} = {s}"))
+        }
+        Event::Incident { service, incident, actions, .. } => {
+            let mut t = format!("{} {}", paint("1;31", &format!("{service:>10} ✗ [{}]", incident.error_type.id())), incident.message);
+            for (i, a) in actions.iter().enumerate() {
+                let consent = if a.needs_consent { " (asks first)" } else { "" };
+                t.push_str(&format!("\n{:>13}{}. {}{consent} — {}", "", i + 1, a.action.id(), a.why));
+            }
+            t
+        }
+        Event::ActionStarted { service, action, .. } => paint("35", &format!("{service:>10} → {}", action.info().label)),
+        Event::ActionFinished { service, action, success, message, .. } => {
+            let mark = if *success { paint("1;32", "✓") } else { paint("1;31", "✗") };
+            format!("{service:>10} {mark} {}: {message}", action.id())
+        }
+        Event::Ready { service, port } => paint("1;32", &format!("{service:>10} ready{}", port.map(|p| format!(" on port {p}")).unwrap_or_default())),
+        Event::Exited { service, code } => paint("2", &format!("{service:>10} exited{}", code.map(|c| format!(" with code {c}")).unwrap_or_else(|| " (signal)".into()))),
+        Event::GaveUp { service, reason } => paint("1;31", &format!("{service:>10} gave up: {reason}")),
+        Event::Notice(text) => paint("33", &format!("note: {text}")),
+        Event::Finished => return None,
+    })
+}
+
+/// Settings and fallbacks from the store (damaged files reported and set aside).
+pub fn load_settings(store: Option<&Store>) -> (Settings, Fallbacks) {
+    let Some(store) = store else { return (Settings::default(), Fallbacks::default()) };
+    let s = store.load::<Settings>(SETTINGS_FILE);
+    let f = store.load::<Fallbacks>(FALLBACKS_FILE);
+    for n in [s.notice, f.notice].into_iter().flatten() {
+        eprintln!("startup-medic: warning: {n}");
+    }
+    (s.value, f.value)
+}
+
+/// `run --profile FILE [--auto-fix] [--json]`: returns the exit status.
+pub fn run(profile_path: &Path, auto_fix: bool, json: bool) -> i32 {
+    let Some(profile) = load_profile(profile_path) else { return EXIT_USAGE };
+    let store = open_store();
+    let classifier = load_classifier(store.as_ref());
+    let (settings, fallbacks) = load_settings(store.as_ref());
+    let opts = crate::supervisor::Options {
+        auto_fix: if auto_fix { AutoFixPolicy::SafeOnly } else { settings.auto_fix },
+        backoff: settings.backoff,
+        fallbacks,
+        store,
+        run_id: crate::supervisor::new_run_id(),
+        stop_grace: std::time::Duration::from_secs(5),
+        classifier,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("startup-medic: cannot start the async runtime: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let sink: crate::supervisor::Sink = Box::new(move |e: Event| {
+        let line = if json { event_json(&e).map(|v| v.to_string()) } else { event_text(&e, color) };
+        if let Some(l) = line {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{l}");
+            let _ = out.flush();
+        }
+    });
+    runtime.block_on(async move {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let _ = tx.send(crate::protocol::Command::Start(None));
+        let signals = tx.clone();
+        tokio::spawn(async move {
+            wait_for_stop_signal().await;
+            let _ = signals.send(crate::protocol::Command::Shutdown);
+        });
+        crate::supervisor::run(profile, opts, rx, sink).await;
+        drop(tx);
+    });
+    EXIT_OK
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+            (Ok(mut i), Ok(mut t), Ok(mut h)) => {
+                tokio::select! { _ = i.recv() => {}, _ = t.recv() => {}, _ = h.recv() => {} }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `doctor --profile FILE [--json]`: 0 when nothing blocks the start, 1 otherwise.
+pub fn doctor(profile_path: &Path, json: bool) -> i32 {
+    let Some(profile) = load_profile(profile_path) else { return EXIT_USAGE };
+    let findings = crate::doctor::check(&profile);
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = std::io::stdout().lock();
+    for f in &findings {
+        let line = if json {
+            serde_json::to_string(f).unwrap_or_default()
+        } else {
+            let mark = match f.status {
+                crate::doctor::Level::Ok => if color { "\x1b[32m[✓]\x1b[0m" } else { "[✓]" },
+                crate::doctor::Level::Warning => if color { "\x1b[33m[!]\x1b[0m" } else { "[!]" },
+                crate::doctor::Level::Error => if color { "\x1b[31m[✗]\x1b[0m" } else { "[✗]" },
+            };
+            format!("{mark} {:<10} {:<13} {}", f.service, f.check, f.message)
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let errors = findings.iter().filter(|f| f.status == crate::doctor::Level::Error).count();
+    if !json {
+        let _ = writeln!(out, "\n{}", if errors == 0 { "nothing blocks the start".to_string() } else { format!("{errors} problem{} would block the start", if errors == 1 { "" } else { "s" }) });
+    }
+    if errors == 0 { EXIT_OK } else { EXIT_INCIDENTS }
+}

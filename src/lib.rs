@@ -5,9 +5,11 @@
 //! headless commands.
 
 pub mod cli;
+pub mod doctor;
 pub mod engine;
 pub mod profile;
 pub mod protocol;
 pub mod system;
 pub mod settings;
 pub mod store;
+pub mod supervisor;

@@ -29,6 +29,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Start a profile's services and keep them running; Ctrl-C stops them all.
+    Run {
+        /// The profile (RON).
+        #[arg(long)]
+        profile: PathBuf,
+        /// Apply fixes that need no consent, best first, with backoff; give up when none is left.
+        #[arg(long)]
+        auto_fix: bool,
+        /// One JSON event per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check what would block a profile from starting. Exit status 1 when something would.
+    Doctor {
+        /// The profile (RON).
+        #[arg(long)]
+        profile: PathBuf,
+        /// One JSON object per check per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() {
@@ -43,6 +64,8 @@ fn main() {
     let code = match cli.command {
         Some(Command::Classify { json, file }) => startup_medic::cli::classify(file.as_deref(), json),
         Some(Command::Stats { json }) => startup_medic::cli::stats(json),
+        Some(Command::Run { profile, auto_fix, json }) => startup_medic::cli::run(&profile, auto_fix, json),
+        Some(Command::Doctor { profile, json }) => startup_medic::cli::doctor(&profile, json),
         None => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

@@ -142,6 +142,14 @@ pub fn strip_ansi(line: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// [`strip_ansi`] for text.
+pub fn strip_ansi_str(line: &str) -> Cow<'_, str> {
+    match strip_ansi(line.as_bytes()) {
+        Cow::Borrowed(_) => Cow::Borrowed(line),
+        Cow::Owned(b) => Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
+    }
+}
+
 /// Cuts `bytes` to at most `max` bytes without splitting a UTF-8 character.
 fn cut(bytes: &[u8], max: usize) -> &[u8] {
     if bytes.len() <= max {
