@@ -203,11 +203,10 @@ impl Profile {
             if s.ready == Ready::Tcp && s.port.is_none() {
                 problems.push(format!("{at}: ready: Tcp needs a port"));
             }
-            if let Ready::Log(re) = &s.ready {
-                if let Err(e) = regex::Regex::new(re) {
+            if let Ready::Log(re) = &s.ready
+                && let Err(e) = regex::Regex::new(re) {
                     problems.push(format!("{at}: ready: Log regex does not compile: {e}"));
                 }
-            }
             for d in &s.depends_on {
                 if !names.contains(d.as_str()) {
                     problems.push(format!("{at}: depends_on: no service named \"{d}\""));

@@ -140,7 +140,7 @@ pub enum Event {
         /// The service.
         service: String,
         /// What the engine found.
-        incident: Incident,
+        incident: Box<Incident>,
         /// The process holding the port, for port conflicts.
         holder: Option<PortHolder>,
         /// Ranked fixes, best first.

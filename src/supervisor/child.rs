@@ -163,7 +163,7 @@ async fn read_lines<R: AsyncRead + Unpin>(pipe: R, launch: Launch, stream: Strea
     let mut overflow = false;
     loop {
         let buf = match reader.fill_buf().await {
-            Ok(b) if b.is_empty() => break,
+            Ok([]) => break,
             Ok(b) => b,
             Err(_) => break,
         };

@@ -152,11 +152,10 @@ fn is_node(ctx: &Context) -> bool {
 async fn install(ctx: &Context) -> Result<Effect, String> {
     if is_node(ctx) {
         let package = ctx.facts.text("module").map(system::install::npm_package);
-        if let Some(p) = &package {
-            if !system::install::valid_npm_name(p) {
+        if let Some(p) = &package
+            && !system::install::valid_npm_name(p) {
                 return Err(format!("\"{p}\" is not a valid npm package name; nothing was installed"));
             }
-        }
         if !ctx.cwd.join("package.json").exists() {
             return Err(format!("no package.json in {}; nothing was installed", ctx.cwd.display()));
         }

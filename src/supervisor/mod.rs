@@ -350,11 +350,10 @@ impl Sup {
         let mut argv: Vec<String> = s.spec.command.iter().map(|a| substitute(a, s.port, &host, &ports)).collect();
         let mut env: BTreeMap<String, String> = s.spec.env.iter().map(|(k, v)| (k.clone(), substitute(v, s.port, &host, &ports))).collect();
         let cwd = self.profile.cwd_of(&s.spec);
-        if s.use_venv {
-            if let Some(v) = system::venv::find(&cwd, s.spec.venv.as_deref()) {
+        if s.use_venv
+            && let Some(v) = system::venv::find(&cwd, s.spec.venv.as_deref()) {
                 system::venv::activate(&mut argv, &mut env, &v);
             }
-        }
         Some((argv, env, cwd))
     }
 
@@ -371,8 +370,8 @@ impl Sup {
             None => return,
         };
         // A taken port is a certain failure: say who holds it before starting anything.
-        if let Some(p) = port {
-            if !system::ports::is_free(&host, p) {
+        if let Some(p) = port
+            && !system::ports::is_free(&host, p) {
                 let mut holder = system::ports::holder(p);
                 if let Some(h) = holder.as_mut() {
                     h.ours = self.launched.is_leftover(h.pid, &self.profile_key, name, &argv, &cwd);
@@ -383,7 +382,6 @@ impl Sup {
                 self.on_failure(name, id);
                 return;
             }
-        }
         let grace = self.opts.stop_grace;
         let Some(s) = self.svcs.get_mut(name) else { return };
         s.generation += 1;
@@ -438,11 +436,10 @@ impl Sup {
     }
 
     fn persist_launched(&mut self) {
-        if let Some(store) = &self.opts.store {
-            if let Err(e) = self.launched.save(store) {
+        if let Some(store) = &self.opts.store
+            && let Err(e) = self.launched.save(store) {
                 tracing::warn!("launch records not saved: {e}");
             }
-        }
     }
 
     // ------------------------------------------------------------------ child messages
@@ -719,7 +716,7 @@ impl Sup {
         let actions = self.offered(&incident, holder.as_ref());
         let steps = manual_steps(incident.error_type, &incident.facts, Os::current());
         self.incidents.insert(id, IncidentRecord { service: name.to_string(), incident: incident.clone(), holder: holder.clone(), undo: BTreeMap::new() });
-        self.emit(Event::Incident { id, service: name.to_string(), incident, holder, actions, manual_steps: steps });
+        self.emit(Event::Incident { id, service: name.to_string(), incident: Box::new(incident), holder, actions, manual_steps: steps });
         id
     }
 
@@ -734,23 +731,21 @@ impl Sup {
             })
             .collect();
         // Our own stale instance holds the port: stopping it is the real fix, and needs no consent.
-        if holder.is_some_and(|h| h.ours) {
-            if let Some(i) = offered.iter().position(|o| o.action == ActionId::KillProcessOnPort) {
+        if holder.is_some_and(|h| h.ours)
+            && let Some(i) = offered.iter().position(|o| o.action == ActionId::KillProcessOnPort) {
                 let mut kill = offered.remove(i);
                 kill.why = format!("the port is held by this service's own leftover from an earlier run; {}", kill.why);
                 offered.insert(0, kill);
             }
-        }
         offered
     }
 
     fn save_patterns(&mut self) {
-        if let Some(store) = &self.opts.store {
-            if let Err(e) = store.save(PATTERNS_FILE, &self.patterns) {
+        if let Some(store) = &self.opts.store
+            && let Err(e) = store.save(PATTERNS_FILE, &self.patterns) {
                 let msg = format!("learned patterns were not saved: {e}");
                 self.emit(Event::Notice(msg));
             }
-        }
     }
 
     /// A start failed with this incident: verify a pending action as failed, then auto-fix or wait.
@@ -807,12 +802,11 @@ impl Sup {
             self.emit(Event::Notice(format!("{} needs your consent first: {plan}", action.id())));
             return;
         }
-        if !automatic {
-            if let Some(s) = self.svcs.get_mut(&name) {
+        if !automatic
+            && let Some(s) = self.svcs.get_mut(&name) {
                 s.recovery.tried.insert(action);
                 s.wanted = true;
             }
-        }
         self.emit(Event::ActionStarted { incident, service: name.clone(), action });
         // Quick changes happen here; slow effects go to a task.
         let result: Result<Option<String>, String> = match action {
@@ -847,14 +841,13 @@ impl Sup {
     fn finish_action(&mut self, incident: IncidentId, name: &str, action: ActionId, success: bool, message: String) {
         let outcome = if success { Outcome::Succeeded } else { Outcome::Failed };
         let undoable = self.incidents.get(&incident).is_some_and(|r| r.undo.contains_key(&action));
-        if action != ActionId::CheckFirewallExceptions {
-            if let Some(rec) = self.incidents.get(&incident) {
+        if action != ActionId::CheckFirewallExceptions
+            && let Some(rec) = self.incidents.get(&incident) {
                 let key = format!("{}#{incident}", self.opts.run_id);
                 let inc = rec.incident.clone();
                 self.patterns.record_outcome(&key, &inc, action, outcome, now_secs());
                 self.save_patterns();
             }
-        }
         self.emit(Event::ActionFinished { incident, service: name.to_string(), action, success, message: message.clone(), undoable });
         if !success {
             self.system_log(name, format!("{} did not fix it: {message}", action.id()));
@@ -888,12 +881,11 @@ impl Sup {
             .map(|(n, _)| n.clone())
             .collect();
         for d in &dependents {
-            if let Some(x) = self.svcs.get_mut(d) {
-                if let Some(p) = x.proc.as_mut() {
+            if let Some(x) = self.svcs.get_mut(d)
+                && let Some(p) = x.proc.as_mut() {
                     x.restart_after_exit = true;
                     p.request_stop();
                 }
-            }
         }
         let from = original.filter(|o| *o != current).map_or(current.to_string(), |o| format!("{o}"));
         let mut message = format!("{name}: {from} → {free}");
@@ -970,16 +962,14 @@ impl Sup {
     fn effect_done(&mut self, incident: IncidentId, name: &str, action: ActionId, result: Result<Effect, String>) {
         match result {
             Ok(Effect::Relaunch { message, undo, use_venv }) => {
-                if let Some(u) = undo {
-                    if let Some(r) = self.incidents.get_mut(&incident) {
+                if let Some(u) = undo
+                    && let Some(r) = self.incidents.get_mut(&incident) {
                         r.undo.insert(action, u);
                     }
-                }
-                if use_venv {
-                    if let Some(s) = self.svcs.get_mut(name) {
+                if use_venv
+                    && let Some(s) = self.svcs.get_mut(name) {
                         s.use_venv = true;
                     }
-                }
                 self.system_log(name, message.clone());
                 self.relaunch_for(incident, name, action, message);
             }

@@ -114,11 +114,10 @@ pub fn may_stop(pid: u32) -> Result<ProcessFacts, Refusal> {
     }
     let target = facts(pid).ok_or(Refusal::Gone(pid))?;
     let mine = facts(me).and_then(|f| f.uid);
-    if let (Some(theirs), Some(mine)) = (&target.uid, &mine) {
-        if theirs != mine {
+    if let (Some(theirs), Some(mine)) = (&target.uid, &mine)
+        && theirs != mine {
             return Err(Refusal::OtherUser { pid, owner: target.user.clone().unwrap_or_else(|| theirs.clone()) });
         }
-    }
     Ok(target)
 }
 
@@ -127,13 +126,11 @@ pub fn stop(pid: u32, grace: Duration) -> Result<String, Refusal> {
     let target = may_stop(pid)?;
     let spid = Pid::from_u32(pid);
     let alive = |spid| system_for(&[spid]).is_some_and(|s| s.process(spid).is_some_and(|p| p.start_time() == target.start_time && p.status() != sysinfo::ProcessStatus::Zombie));
-    if let Some(sys) = system_for(&[spid]) {
-        if let Some(p) = sys.process(spid) {
-            if p.kill_with(Signal::Term).is_none() {
+    if let Some(sys) = system_for(&[spid])
+        && let Some(p) = sys.process(spid)
+            && p.kill_with(Signal::Term).is_none() {
                 p.kill();
             }
-        }
-    }
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
         if !alive(spid) {
