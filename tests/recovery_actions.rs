@@ -58,12 +58,11 @@ impl Harness {
     /// The first event, already seen but unclaimed or still to come, that `pick` accepts.
     fn wait_for<T>(&mut self, what: &str, pick: impl Fn(&Event) -> Option<T>) -> T {
         for (i, e) in self.seen.iter().enumerate() {
-            if !self.claimed[i] {
-                if let Some(v) = pick(e) {
+            if !self.claimed[i]
+                && let Some(v) = pick(e) {
                     self.claimed[i] = true;
                     return v;
                 }
-            }
         }
         let deadline = Instant::now() + WAIT;
         loop {
