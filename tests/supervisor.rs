@@ -67,6 +67,18 @@ impl Run {
         panic!("timed out waiting for {what}; events so far:\n{}", self.seen.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("\n"));
     }
 
+    /// Waits until `n` events matching `pred` have been seen.
+    fn wait_nth(&mut self, what: &str, n: usize, pred: impl Fn(&Value) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while self.seen.iter().filter(|v| pred(v)).count() < n {
+            let left = deadline.checked_duration_since(Instant::now()).unwrap_or_default();
+            match self.events.recv_timeout(left) {
+                Ok(v) => self.seen.push(v),
+                Err(_) => panic!("timed out waiting for {what}; events so far:\n{}", self.seen.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("\n")),
+            }
+        }
+    }
+
     /// Sends SIGINT and waits (with a timeout) for a clean exit.
     fn interrupt(mut self) -> Vec<Value> {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
@@ -377,4 +389,39 @@ fn doctor_reports_a_broken_project() {
     assert_eq!(find("api", "config")["status"], "error");
     assert_eq!(find("web", "command")["status"], "error");
     assert_eq!(find("web", "node_modules")["status"], "error");
+}
+
+#[test]
+fn a_crash_after_ready_is_restarted_with_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        r#"(name: "t", services: [
+            (name: "flaky", command: ["sh", "-c", "echo up; sleep 0.3; exit 3"], ready: Log("^up$"), restart: OnFailure),
+        ])"#,
+    );
+    let mut run = Run::start(&dir.path().join("home"), &profile, false);
+    run.wait_for("first ready", |v| is(v, "ready", "flaky"));
+    let exit = run.wait_for("the crash", |v| is(v, "exited", "flaky"));
+    assert_eq!(exit["code"], 3);
+    let recovering = run.wait_for("a scheduled restart", |v| is(v, "state", "flaky") && v["state"] == "recovering");
+    assert!(recovering["retry_in_ms"].as_u64().unwrap() >= 900, "first retry after about a second: {recovering}");
+    run.wait_nth("a second ready", 2, |v| is(v, "ready", "flaky"));
+    run.interrupt();
+}
+
+#[test]
+fn auto_fix_gives_up_and_says_what_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        r#"(name: "t", services: [(name: "tool", command: ["startup-medic-no-such-program", "--serve"])])"#,
+    );
+    let mut run = Run::start(&dir.path().join("home"), &profile, true);
+    let incident = run.wait_for("the incident", |v| is(v, "incident", "tool"));
+    assert_eq!(incident["type"], "dependency_missing");
+    assert_eq!(incident["facts"]["command"], "startup-medic-no-such-program");
+    let gave_up = run.wait_for("gave up", |v| is(v, "gave_up", "tool"));
+    assert!(gave_up["reason"].as_str().unwrap().contains("restart_with_different_params"), "{gave_up}");
+    run.interrupt();
 }
