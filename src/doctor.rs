@@ -39,20 +39,6 @@ fn finding(service: &str, check: &'static str, status: Level, message: String) -
     Finding { service: service.to_string(), check, status, message }
 }
 
-/// Finds a program: a path as given, else on PATH (with Windows extensions).
-pub fn which(program: &str, cwd: &Path, extra_path: Option<&Path>) -> Option<PathBuf> {
-    if program.contains(['/', '\\']) {
-        let p = if Path::new(program).is_absolute() { PathBuf::from(program) } else { cwd.join(program) };
-        return p.is_file().then_some(p);
-    }
-    let exts: &[&str] = if cfg!(windows) { &["", ".exe", ".cmd", ".bat"] } else { &[""] };
-    let mut dirs: Vec<PathBuf> = extra_path.map(Path::to_path_buf).into_iter().collect();
-    if let Some(paths) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&paths));
-    }
-    dirs.iter().flat_map(|d| exts.iter().map(move |e| d.join(format!("{program}{e}")))).find(|p| p.is_file())
-}
-
 /// First line of `PROGRAM --version` (5 s at most), for programs known to answer it harmlessly.
 fn version_of(path: &Path) -> Option<String> {
     let name = path.file_stem()?.to_string_lossy().to_lowercase();
@@ -127,7 +113,7 @@ fn check_service(profile: &Profile, s: &Service, out: &mut Vec<Finding>) {
         _ => {}
     }
     let bin = venv.as_ref().filter(|_| s.venv.is_some()).map(|v| system::venv::bin_dir(v));
-    match which(&program, &cwd, bin.as_deref()) {
+    match system::which(&program, &cwd, bin.as_deref()) {
         Some(path) => {
             let v = version_of(&path).map(|v| format!(" ({v})")).unwrap_or_default();
             out.push(finding(name, "command", Level::Ok, format!("{program} → {}{v}", path.display())));

@@ -308,12 +308,17 @@ pub enum Ecosystem {
 
 /// The ecosystem of an incident, from its rule id (`py_*`, `pip_*`, `node_*`, `npm_*`, …).
 pub fn ecosystem(incident: &Incident) -> Ecosystem {
-    let id = incident.rule_id.as_deref().unwrap_or("");
+    ecosystem_of(incident.rule_id.as_deref(), &incident.facts)
+}
+
+/// [`ecosystem`] from the parts the supervisor keeps: the rule id and the facts.
+pub fn ecosystem_of(rule_id: Option<&str>, facts: &Facts) -> Ecosystem {
+    let id = rule_id.unwrap_or("");
     if id.starts_with("py_") || id.starts_with("pip_") || id == "asgi_app_not_loadable" {
         Ecosystem::Python
     } else if ["node_", "npm_", "webpack_", "vite_"].iter().any(|p| id.starts_with(p)) {
         Ecosystem::Node
-    } else if let Some(c) = incident.facts.text("command") {
+    } else if let Some(c) = facts.text("command") {
         installable_command(c).unwrap_or(Ecosystem::Other)
     } else {
         Ecosystem::Other

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::{Effect, Internal};
 use crate::engine::Facts;
-use crate::engine::actions::{ActionId, Ecosystem, installable_command};
+use crate::engine::actions::{ActionId, Ecosystem, ecosystem_of, installable_command};
 use crate::profile::Service;
 use crate::protocol::PortHolder;
 use crate::system;
@@ -144,9 +144,7 @@ async fn run_logged(ctx: &Context, argv: &[String], cwd: &Path, limit: Duration)
 }
 
 fn is_node(ctx: &Context) -> bool {
-    let rule = ctx.rule.as_deref().unwrap_or("");
-    ["node_", "npm_", "webpack_", "vite_"].iter().any(|p| rule.starts_with(p))
-        || ctx.facts.text("command").and_then(installable_command) == Some(Ecosystem::Node)
+    ecosystem_of(ctx.rule.as_deref(), &ctx.facts) == Ecosystem::Node
 }
 
 async fn install(ctx: &Context) -> Result<Effect, String> {

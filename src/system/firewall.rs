@@ -35,7 +35,7 @@ pub fn allow_command(port: u16) -> Vec<String> {
 }
 
 fn which(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+    super::which(program, std::path::Path::new("."), None).is_some()
 }
 
 /// Checks whether a firewall is active (read-only commands only).
