@@ -23,38 +23,44 @@ pub const EXIT_INCIDENTS: i32 = 1;
 /// Exit status: bad usage or unreadable input.
 pub const EXIT_USAGE: i32 = 2;
 
-/// The classifier with the user's rules, problems reported on stderr.
-pub fn load_classifier(store: Option<&Store>) -> Classifier {
+/// Prints a warning on stderr (the CLI's way of reporting what the app shows as a notice).
+pub fn warn_stderr(message: String) {
+    eprintln!("startup-medic: warning: {message}");
+}
+
+/// The classifier with the user's rules; problems go to `warn`.
+pub fn load_classifier(store: Option<&Store>, warn: &mut dyn FnMut(String)) -> Classifier {
     let user = store.and_then(|s| match s.read_optional(RULES_FILE) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("startup-medic: warning: your rules file could not be read ({e}); using the built-in rules: {}", s.path(RULES_FILE).display());
+            warn(format!("your rules file could not be read ({e}); using the built-in rules: {}", s.path(RULES_FILE).display()));
             None
         }
     });
     let (classifier, problems) = Classifier::with_user_rules(user.as_deref());
     for p in problems {
         let place = store.map(|s| s.path(RULES_FILE).display().to_string()).unwrap_or_default();
-        eprintln!("startup-medic: warning: {p}; that rule is skipped, the others work: {place}");
+        warn(format!("{p}; that rule is skipped, the others work: {place}"));
     }
     classifier
 }
 
-/// Learned patterns, a damaged file reported on stderr.
-pub fn load_patterns(store: Option<&Store>) -> Patterns {
+/// Learned patterns; a damaged file is set aside and reported to `warn`.
+pub fn load_patterns(store: Option<&Store>, warn: &mut dyn FnMut(String)) -> Patterns {
     let Some(store) = store else { return Patterns::default() };
     let loaded = store.load::<Patterns>(PATTERNS_FILE);
     if let Some(n) = loaded.notice {
-        eprintln!("startup-medic: warning: {n}");
+        warn(n);
     }
     loaded.value
 }
 
-fn open_store() -> Option<Store> {
+/// The state directory, or None (reported to `warn`) when it cannot be used.
+pub fn open_store(warn: &mut dyn FnMut(String)) -> Option<Store> {
     match Store::open_default() {
         Ok(s) => Some(s),
         Err(e) => {
-            eprintln!("startup-medic: warning: {e}; learned patterns are not used");
+            warn(format!("{e}; learned patterns are not used"));
             None
         }
     }
@@ -81,9 +87,9 @@ pub fn classify(file: Option<&Path>, json: bool) -> i32 {
         eprintln!("startup-medic: {message}");
         return EXIT_USAGE;
     }
-    let store = open_store();
-    let classifier = load_classifier(store.as_ref());
-    let patterns = load_patterns(store.as_ref());
+    let store = open_store(&mut warn_stderr);
+    let classifier = load_classifier(store.as_ref(), &mut warn_stderr);
+    let patterns = load_patterns(store.as_ref(), &mut warn_stderr);
     let incidents = classifier.classify_bytes(&bytes);
 
     let stdout = std::io::stdout();
@@ -184,8 +190,8 @@ struct PatternJson<'a> {
 
 /// `stats [--json]`: returns the exit status.
 pub fn stats(json: bool) -> i32 {
-    let store = open_store();
-    let patterns = load_patterns(store.as_ref());
+    let store = open_store(&mut warn_stderr);
+    let patterns = load_patterns(store.as_ref(), &mut warn_stderr);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = if json { write_stats_json(&mut out, &patterns) } else { write_stats_table(&mut out, &patterns, store.as_ref()) };
@@ -317,13 +323,13 @@ fn event_text(e: &Event, color: bool) -> Option<String> {
     })
 }
 
-/// Settings and fallbacks from the store (damaged files reported and set aside).
-pub fn load_settings(store: Option<&Store>) -> (Settings, Fallbacks) {
+/// Settings and fallbacks from the store (damaged files set aside and reported to `warn`).
+pub fn load_settings(store: Option<&Store>, warn: &mut dyn FnMut(String)) -> (Settings, Fallbacks) {
     let Some(store) = store else { return (Settings::default(), Fallbacks::default()) };
     let s = store.load::<Settings>(SETTINGS_FILE);
     let f = store.load::<Fallbacks>(FALLBACKS_FILE);
     for n in [s.notice, f.notice].into_iter().flatten() {
-        eprintln!("startup-medic: warning: {n}");
+        warn(n);
     }
     (s.value, f.value)
 }
@@ -331,9 +337,9 @@ pub fn load_settings(store: Option<&Store>) -> (Settings, Fallbacks) {
 /// `run --profile FILE [--auto-fix] [--json]`: returns the exit status.
 pub fn run(profile_path: &Path, auto_fix: bool, json: bool) -> i32 {
     let Some(profile) = load_profile(profile_path) else { return EXIT_USAGE };
-    let store = open_store();
-    let classifier = load_classifier(store.as_ref());
-    let (settings, fallbacks) = load_settings(store.as_ref());
+    let store = open_store(&mut warn_stderr);
+    let classifier = load_classifier(store.as_ref(), &mut warn_stderr);
+    let (settings, fallbacks) = load_settings(store.as_ref(), &mut warn_stderr);
     let opts = crate::supervisor::Options {
         auto_fix: if auto_fix { AutoFixPolicy::SafeOnly } else { settings.auto_fix },
         backoff: settings.backoff,

@@ -2,9 +2,10 @@
 //!
 //! The library holds everything the binary does, so tests can drive the engine and the CLI directly.
 //! `engine` is pure (no I/O, no threads); `store` and `settings` persist state; `cli` implements the
-//! headless commands.
+//! headless commands; `ui` is the desktop window; `demo` the embedded demo stack.
 
 pub mod cli;
+pub mod demo;
 pub mod doctor;
 pub mod engine;
 pub mod profile;
@@ -13,3 +14,4 @@ pub mod system;
 pub mod settings;
 pub mod store;
 pub mod supervisor;
+pub mod ui;

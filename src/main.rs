@@ -1,4 +1,8 @@
-//! `startup-medic`: parse the command line, set up diagnostics, dispatch.
+//! `startup-medic`: parse the command line, set up diagnostics, dispatch. No subcommand opens the
+//! window.
+
+// Release builds on Windows are GUI programs: no console window on double-click.
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
 
 use std::path::PathBuf;
 
@@ -10,6 +14,9 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Open the window on this profile (without it: the last one used, or the embedded demo).
+    #[arg(long, global = false)]
+    profile: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +57,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The demo stack's server (used by the embedded demo profile).
+    #[command(hide = true)]
+    DemoServer {
+        /// Name shown in logs and pages.
+        #[arg(long, default_value = "demo")]
+        name: String,
+        /// Bind host.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port.
+        #[arg(long)]
+        port: u16,
+        /// Time spent loading before the port opens.
+        #[arg(long, default_value_t = 0)]
+        startup_delay_ms: u64,
+        /// The API this one talks to.
+        #[arg(long)]
+        upstream: Option<String>,
+        /// Exit with status 1 after this many seconds.
+        #[arg(long)]
+        crash_after_secs: Option<u64>,
+    },
 }
 
 fn main() {
@@ -66,13 +95,10 @@ fn main() {
         Some(Command::Stats { json }) => startup_medic::cli::stats(json),
         Some(Command::Run { profile, auto_fix, json }) => startup_medic::cli::run(&profile, auto_fix, json),
         Some(Command::Doctor { profile, json }) => startup_medic::cli::doctor(&profile, json),
-        None => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
-            // Nothing to run without a subcommand yet: show what there is.
-            let _ = cmd.print_help();
-            0
+        Some(Command::DemoServer { name, host, port, startup_delay_ms, upstream, crash_after_secs }) => {
+            startup_medic::demo::serve(&startup_medic::demo::ServerOptions { name, host, port, startup_delay_ms, upstream, crash_after_secs })
         }
+        None => startup_medic::ui::run(startup_medic::ui::OpenRequest { profile: cli.profile }),
     };
     std::process::exit(code);
 }

@@ -1,4 +1,5 @@
-//! User settings that shape recovery (`settings.ron`): the backoff policy and the auto-fix policy.
+//! User settings (`settings.ron`): how recovery behaves (backoff, auto-fix) and how the window
+//! behaves (log buffer size, close to tray, notifications, theme).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,18 @@ pub enum AutoFixPolicy {
     SafeOnly,
 }
 
+/// Light, dark, or whatever the system uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Theme {
+    /// Follow the system.
+    #[default]
+    System,
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
+}
+
 /// The settings file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -27,10 +40,29 @@ pub struct Settings {
     pub backoff: BackoffPolicy,
     /// What runs without asking.
     pub auto_fix: AutoFixPolicy,
+    /// Log lines kept in memory (all services together).
+    pub log_buffer_lines: usize,
+    /// Closing the window hides it to the tray (when a tray exists) and keeps supervising.
+    pub close_to_tray: bool,
+    /// Desktop notifications when a service fails or recovers while the window is not in view.
+    pub notifications: bool,
+    /// Colour scheme.
+    pub theme: Theme,
 }
+
+/// Default log buffer size in lines.
+pub const DEFAULT_LOG_BUFFER_LINES: usize = 200_000;
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { version: SETTINGS_VERSION, backoff: BackoffPolicy::default(), auto_fix: AutoFixPolicy::default() }
+        Settings {
+            version: SETTINGS_VERSION,
+            backoff: BackoffPolicy::default(),
+            auto_fix: AutoFixPolicy::default(),
+            log_buffer_lines: DEFAULT_LOG_BUFFER_LINES,
+            close_to_tray: true,
+            notifications: true,
+            theme: Theme::default(),
+        }
     }
 }

@@ -169,20 +169,26 @@ impl Store {
         let text = ron::ser::to_string_pretty(value, ron::ser::PrettyConfig::default())
             .map_err(|e| StoreError::Encode { name: name.into(), message: e.to_string() })?;
         let path = self.path(name);
-        let io = |source| StoreError::Io { path: path.clone(), source };
-        fs::create_dir_all(&self.dir).map_err(io)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(io)?;
-        tmp.write_all(text.as_bytes()).map_err(io)?;
-        tmp.write_all(b"\n").map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(&path).map_err(|e| io(e.error))?;
-        #[cfg(unix)]
-        if let Ok(d) = fs::File::open(&self.dir) {
-            // Make the rename itself durable; failure here only weakens durability, not correctness.
-            let _ = d.sync_all();
-        }
-        Ok(())
+        let mut bytes = text.into_bytes();
+        bytes.push(b'\n');
+        write_atomic(&path, &bytes).map_err(|source| StoreError::Io { path: path.clone(), source })
     }
+}
+
+/// Writes a file atomically: temp file in the same directory, fsync, rename, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    if let Ok(d) = fs::File::open(dir) {
+        // Make the rename itself durable; failure here only weakens durability, not correctness.
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 fn unix_now() -> u64 {

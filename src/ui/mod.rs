@@ -1,0 +1,96 @@
+//! The desktop window (eframe/egui): services, live logs, incident cards with ranked one-click fixes,
+//! a tray monitor and notifications. Panels read [`state::AppState`] and push intents; the app sends
+//! them to the supervisor thread as `Command`s and builds everything it shows from `Event`s.
+
+pub mod app;
+pub mod incidents;
+pub mod instance;
+pub mod logbuf;
+pub mod logs;
+pub mod services;
+pub mod state;
+pub mod theme;
+pub mod tray;
+pub mod worker;
+
+use std::path::PathBuf;
+
+use crate::profile::Profile;
+
+/// How the window was asked to open.
+pub struct OpenRequest {
+    /// `--profile FILE`, if given.
+    pub profile: Option<PathBuf>,
+}
+
+/// Opens the window. Returns the process exit status.
+pub fn run(request: OpenRequest) -> i32 {
+    let mut notices = Vec::new();
+    let store = crate::cli::open_store(&mut |w| notices.push(w));
+    let instance = match store.as_ref().map(|s| instance::claim(s.dir())) {
+        Some(Ok(instance::Instance::AlreadyRunning)) => {
+            eprintln!("startup-medic: already running; asked that window to show itself");
+            return 0;
+        }
+        Some(Ok(instance::Instance::Primary(p))) => Some(p),
+        Some(Err(e)) => {
+            notices.push(format!("single-instance check failed ({e}); a second window may start"));
+            None
+        }
+        None => None,
+    };
+    let (settings, _) = crate::cli::load_settings(store.as_ref(), &mut |w| notices.push(w));
+
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Startup Medic")
+            .with_app_id("startup-medic")
+            .with_inner_size([1400.0, 860.0])
+            .with_min_inner_size([900.0, 500.0])
+            .with_icon(tray::window_icon()),
+        ..Default::default()
+    };
+    let requested = request.profile;
+    let result = eframe::run_native(
+        "startup-medic",
+        options,
+        Box::new(move |cc| {
+            let last = cc.storage.and_then(|s| s.get_string(app::LAST_PROFILE_KEY)).map(PathBuf::from);
+            let profile = choose_profile(requested, last, &mut notices);
+            let launch = app::Launch { profile, notices, store, settings, instance, autostart: true };
+            Ok(Box::new(app::MedicApp::new(cc, launch)))
+        }),
+    );
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("startup-medic: cannot open the window: {e}. The headless commands (run, classify, doctor) work without a display.");
+            1
+        }
+    }
+}
+
+/// The profile to open: the one asked for, else the last one, else the demo. Problems become notices.
+pub fn choose_profile(requested: Option<PathBuf>, last: Option<PathBuf>, notices: &mut Vec<String>) -> Profile {
+    let explicit = requested.is_some();
+    if let Some(path) = requested.or(last) {
+        match Profile::load(&path) {
+            Ok(p) => {
+                let problems = p.validate();
+                if problems.is_empty() {
+                    return p;
+                }
+                notices.push(format!("{} cannot be started: {}; opening the demo instead", path.display(), problems.join("; ")));
+            }
+            Err(e) if explicit => notices.push(format!("{e}; opening the demo instead")),
+            Err(e) => notices.push(format!("the last profile could not be opened ({e}); opening the demo instead")),
+        }
+    }
+    match crate::demo::profile() {
+        Ok(p) => p,
+        Err(e) => {
+            notices.push(e);
+            Profile { name: "empty".into(), services: Vec::new(), path: None }
+        }
+    }
+}

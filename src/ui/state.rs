@@ -1,0 +1,429 @@
+//! What the window shows, built only from supervisor [`Event`]s, and what the person asked for, as
+//! [`Command`]s waiting to be sent. Panels read this and push intents; nothing here draws, so tests
+//! can inject events and check what the panels would show and send.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::engine::Incident;
+use crate::engine::actions::ActionId;
+use crate::profile::{Profile, Ready};
+use crate::protocol::{Command, Event, IncidentId, OfferedAction, PortHolder, ServiceState, Stream};
+use crate::settings::AutoFixPolicy;
+use crate::ui::logbuf::LogBuffer;
+use crate::ui::logs::LogView;
+
+/// One service as the services panel shows it.
+#[derive(Debug, Clone)]
+pub struct ServiceView {
+    /// Name.
+    pub name: String,
+    /// Current state.
+    pub state: ServiceState,
+    /// When the state was entered (for the retry countdown).
+    pub state_since: Instant,
+    /// Pid while running.
+    pub pid: Option<u32>,
+    /// The port of the profile.
+    pub configured_port: Option<u16>,
+    /// The port in use now (differs after a move).
+    pub port: Option<u16>,
+    /// When the current process started.
+    pub started_at: Option<Instant>,
+    /// Times it was started again after the first start.
+    pub restarts: u32,
+    /// Starts seen so far.
+    starts: u32,
+    /// Bind host, for the URL.
+    pub host: String,
+    /// An HTTP readiness URL from the profile (placeholders unresolved).
+    pub ready_url: Option<String>,
+}
+
+impl ServiceView {
+    /// The address to open in a browser, once it has a port.
+    pub fn url(&self) -> Option<String> {
+        let port = self.port?;
+        let host = match self.host.as_str() {
+            "0.0.0.0" | "::" | "" => "127.0.0.1",
+            h => h,
+        };
+        Some(format!("http://{host}:{port}/"))
+    }
+
+    /// Whole seconds until the next retry while recovering.
+    pub fn retry_in_secs(&self, now: Instant) -> Option<u64> {
+        match self.state {
+            ServiceState::Recovering { retry_in_ms } => {
+                let left = Duration::from_millis(retry_in_ms).saturating_sub(now.saturating_duration_since(self.state_since));
+                Some(left.as_secs_f64().ceil() as u64)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The outcome of one action run for an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionResult {
+    /// The action.
+    pub action: ActionId,
+    /// Verified to work.
+    pub success: bool,
+    /// What happened.
+    pub message: String,
+    /// `Undo` is possible (and not yet done).
+    pub undoable: bool,
+}
+
+/// One incident card.
+#[derive(Debug, Clone)]
+pub struct IncidentView {
+    /// Id for commands.
+    pub id: IncidentId,
+    /// The service.
+    pub service: String,
+    /// What the engine found.
+    pub incident: Incident,
+    /// The port holder, for port conflicts.
+    pub holder: Option<PortHolder>,
+    /// Ranked fixes, best first.
+    pub actions: Vec<OfferedAction>,
+    /// Steps for a person.
+    pub manual_steps: Vec<String>,
+    /// When it arrived.
+    pub at: SystemTime,
+    /// The action now running, with its start.
+    pub running: Option<(ActionId, Instant)>,
+    /// Output lines of the running (or last) action.
+    pub output: Vec<String>,
+    /// Results, oldest first.
+    pub results: Vec<ActionResult>,
+    /// Automatic recovery gave up on this service after this incident.
+    pub gave_up: Option<String>,
+    /// The card's context lines are unfolded.
+    pub expanded: bool,
+}
+
+impl IncidentView {
+    /// Fixed: the last action succeeded.
+    pub fn resolved(&self) -> bool {
+        self.results.last().is_some_and(|r| r.success)
+    }
+
+    /// Every offered action was tried and none worked.
+    pub fn exhausted(&self) -> bool {
+        self.gave_up.is_some()
+            || (!self.actions.is_empty()
+                && self.running.is_none()
+                && self.actions.iter().all(|a| self.results.iter().any(|r| r.action == a.action && !r.success)))
+    }
+}
+
+/// A risky action waiting for a person's yes or no.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsentRequest {
+    /// The incident.
+    pub incident: IncidentId,
+    /// The action.
+    pub action: ActionId,
+    /// Exactly what will happen.
+    pub plan: String,
+}
+
+/// A desktop notification the app wants to show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+}
+
+/// Counts for the status bar and the tray icon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Ready services.
+    pub ready: usize,
+    /// Starting, waiting or recovering.
+    pub busy: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Stopped.
+    pub stopped: usize,
+}
+
+/// The overall health the tray icon shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Every running service is ready (or nothing runs).
+    Good,
+    /// Something is starting or recovering.
+    Busy,
+    /// Something failed.
+    Failed,
+}
+
+/// Everything the window shows.
+pub struct AppState {
+    /// The profile's display name.
+    pub profile_name: String,
+    /// Where it came from (`None`: the embedded demo).
+    pub profile_path: Option<std::path::PathBuf>,
+    /// Services in profile order.
+    pub services: Vec<ServiceView>,
+    /// Live logs.
+    pub logs: LogBuffer,
+    /// What the person does in the log view (search, follow).
+    pub log_view: LogView,
+    /// Incidents, oldest first.
+    pub incidents: Vec<IncidentView>,
+    /// The auto-fix policy as last sent.
+    pub auto_fix: AutoFixPolicy,
+    /// Recent notices (newest last, bounded).
+    pub notices: Vec<String>,
+    /// A consent dialog to show.
+    pub consent: Option<ConsentRequest>,
+    /// Commands to send after this frame.
+    pub outbox: Vec<Command>,
+    /// Notifications to deliver when the window is not in view.
+    pub notifications: Vec<Notification>,
+    /// The supervisor has ended.
+    pub finished: bool,
+}
+
+const MAX_NOTICES: usize = 50;
+const MAX_ACTION_OUTPUT: usize = 200;
+
+impl AppState {
+    /// State for a profile before anything ran.
+    pub fn new(profile: &Profile, log_capacity: usize, auto_fix: AutoFixPolicy) -> AppState {
+        let now = Instant::now();
+        let mut logs = LogBuffer::new(log_capacity);
+        let services = profile
+            .services
+            .iter()
+            .map(|s| {
+                logs.service_index(&s.name);
+                ServiceView {
+                    name: s.name.clone(),
+                    state: ServiceState::Stopped,
+                    state_since: now,
+                    pid: None,
+                    configured_port: s.port,
+                    port: s.port,
+                    started_at: None,
+                    restarts: 0,
+                    starts: 0,
+                    host: s.host.clone(),
+                    ready_url: match &s.ready {
+                        Ready::Http(u) => Some(u.clone()),
+                        _ => None,
+                    },
+                }
+            })
+            .collect();
+        AppState {
+            profile_name: profile.name.clone(),
+            profile_path: profile.path.clone(),
+            services,
+            logs,
+            log_view: LogView::new(),
+            incidents: Vec::new(),
+            auto_fix,
+            notices: Vec::new(),
+            consent: None,
+            outbox: Vec::new(),
+            notifications: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// The service view by name.
+    pub fn service(&self, name: &str) -> Option<&ServiceView> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The incident card by id.
+    pub fn incident(&self, id: IncidentId) -> Option<&IncidentView> {
+        self.incidents.iter().find(|i| i.id == id)
+    }
+
+    fn incident_mut(&mut self, id: IncidentId) -> Option<&mut IncidentView> {
+        self.incidents.iter_mut().find(|i| i.id == id)
+    }
+
+    /// Service counts.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for s in &self.services {
+            match s.state {
+                ServiceState::Ready => c.ready += 1,
+                ServiceState::Failed => c.failed += 1,
+                ServiceState::Stopped => c.stopped += 1,
+                _ => c.busy += 1,
+            }
+        }
+        c
+    }
+
+    /// The stack's overall health.
+    pub fn health(&self) -> Health {
+        let c = self.counts();
+        if c.failed > 0 {
+            Health::Failed
+        } else if c.busy > 0 {
+            Health::Busy
+        } else {
+            Health::Good
+        }
+    }
+
+    /// A person clicked a fix: safe ones are sent at once, risky ones wait for consent.
+    pub fn choose_action(&mut self, incident: IncidentId, action: ActionId) {
+        let Some(card) = self.incident(incident) else { return };
+        if card.running.is_some() {
+            return;
+        }
+        let Some(offered) = card.actions.iter().find(|a| a.action == action) else { return };
+        if offered.needs_consent {
+            self.consent = Some(ConsentRequest { incident, action, plan: offered.plan.clone() });
+        } else {
+            self.outbox.push(Command::RunAction { incident, action, consent: false });
+        }
+    }
+
+    /// The consent dialog was answered.
+    pub fn answer_consent(&mut self, agreed: bool) {
+        if let Some(req) = self.consent.take()
+            && agreed
+        {
+            self.outbox.push(Command::RunAction { incident: req.incident, action: req.action, consent: true });
+        }
+    }
+
+    /// Queues a command.
+    pub fn send(&mut self, command: Command) {
+        if let Command::SetAutoFix(p) = command {
+            self.auto_fix = p;
+        }
+        if let Command::Undo { incident, action } = command
+            && let Some(card) = self.incident_mut(incident)
+        {
+            for r in card.results.iter_mut().filter(|r| r.action == action) {
+                r.undoable = false;
+            }
+        }
+        self.outbox.push(command);
+    }
+
+    fn notice(&mut self, text: String) {
+        self.notices.push(text);
+        if self.notices.len() > MAX_NOTICES {
+            self.notices.remove(0);
+        }
+    }
+
+    /// Applies one event from the supervisor.
+    pub fn apply(&mut self, event: Event, now: Instant) {
+        match event {
+            Event::Log { service, stream, line } => {
+                if stream == Stream::System
+                    && let Some(card) = self.incidents.iter_mut().rev().find(|c| c.service == service && c.running.is_some())
+                    && card.output.len() < MAX_ACTION_OUTPUT
+                {
+                    card.output.push(crate::engine::classify::strip_ansi_str(&line).into_owned());
+                }
+                self.logs.push(&service, stream, line);
+            }
+            Event::State { service, state, pid, port } => {
+                let Some(s) = self.services.iter_mut().find(|s| s.name == service) else { return };
+                let was = std::mem::replace(&mut s.state, state.clone());
+                if was != state {
+                    s.state_since = now;
+                }
+                if state == ServiceState::Starting && was != ServiceState::Starting {
+                    s.starts += 1;
+                    s.restarts = s.starts.saturating_sub(1);
+                    s.started_at = Some(now);
+                }
+                if matches!(state, ServiceState::Stopped | ServiceState::Failed) {
+                    s.started_at = None;
+                }
+                s.pid = pid;
+                if port.is_some() {
+                    s.port = port;
+                }
+                if state == ServiceState::Failed && was != ServiceState::Failed {
+                    self.notifications.push(Notification { title: format!("{service} failed"), body: self.last_cause(&service) });
+                }
+            }
+            Event::Incident { id, service, incident, holder, actions, manual_steps } => {
+                self.incidents.push(IncidentView {
+                    id,
+                    service,
+                    incident: *incident,
+                    holder,
+                    actions,
+                    manual_steps,
+                    at: SystemTime::now(),
+                    running: None,
+                    output: Vec::new(),
+                    results: Vec::new(),
+                    gave_up: None,
+                    expanded: false,
+                });
+            }
+            Event::ActionStarted { incident, action, .. } => {
+                if let Some(card) = self.incident_mut(incident) {
+                    card.running = Some((action, now));
+                    card.output.clear();
+                }
+            }
+            Event::ActionFinished { incident, action, success, message, undoable, .. } => {
+                if let Some(card) = self.incident_mut(incident) {
+                    card.running = None;
+                    card.results.push(ActionResult { action, success, message, undoable });
+                }
+            }
+            Event::Ready { service, port } => {
+                let recovered = self.incidents.iter().any(|c| c.service == service && !c.resolved());
+                if let Some(s) = self.services.iter_mut().find(|s| s.name == service) {
+                    if port.is_some() {
+                        s.port = port;
+                    }
+                    if recovered {
+                        self.notifications.push(Notification {
+                            title: format!("{service} recovered"),
+                            body: format!("{service} is ready{}", port.map(|p| format!(" on port {p}")).unwrap_or_default()),
+                        });
+                    }
+                }
+            }
+            Event::Exited { service, code } => {
+                if let Some(s) = self.services.iter_mut().find(|s| s.name == service) {
+                    s.pid = None;
+                }
+                let how = code.map(|c| format!("exited with status {c}")).unwrap_or_else(|| "was stopped by a signal".into());
+                self.logs.push(&service, Stream::System, format!("[startup-medic] {service} {how}"));
+            }
+            Event::GaveUp { service, reason } => {
+                if let Some(card) = self.incidents.iter_mut().rev().find(|c| c.service == service) {
+                    card.gave_up = Some(reason.clone());
+                }
+                self.notifications.push(Notification { title: format!("{service}: automatic recovery gave up"), body: reason.clone() });
+                self.notice(format!("{service}: {reason}"));
+            }
+            Event::Notice(text) => self.notice(text),
+            Event::Finished => self.finished = true,
+        }
+    }
+
+    fn last_cause(&self, service: &str) -> String {
+        self.incidents
+            .iter()
+            .rev()
+            .find(|c| c.service == service)
+            .map(|c| format!("{}: {}", c.incident.error_type.label(), c.incident.message))
+            .unwrap_or_else(|| "see the log".into())
+    }
+}
