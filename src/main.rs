@@ -17,6 +17,9 @@ struct Cli {
     /// Open the window on this profile (without it: the last one used, or the embedded demo).
     #[arg(long, global = false)]
     profile: Option<PathBuf>,
+    /// Measure the log view's frame times with this many lines, print them and exit.
+    #[arg(long, hide = true, value_name = "LINES")]
+    bench_log_view: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +101,7 @@ fn main() {
         Some(Command::DemoServer { name, host, port, startup_delay_ms, upstream, crash_after_secs }) => {
             startup_medic::demo::serve(&startup_medic::demo::ServerOptions { name, host, port, startup_delay_ms, upstream, crash_after_secs })
         }
+        None if cli.bench_log_view.is_some() => startup_medic::ui::bench::run(cli.bench_log_view.unwrap_or(0)),
         None => startup_medic::ui::run(startup_medic::ui::OpenRequest { profile: cli.profile }),
     };
     std::process::exit(code);

@@ -143,7 +143,8 @@ fn card_ui(
                     if rank == 0 && !tried_and_failed {
                         button = button.fill(ui.visuals().selection.bg_fill);
                     }
-                    let hover = format!("{}\n\n{}", a.action.info().description, a.plan);
+                    let description = a.action.info().description;
+                    let hover = if a.plan.is_empty() || a.plan == description { description.to_string() } else { format!("{description}\n\nThis time: {}", a.plan) };
                     if ui.add_enabled(!busy, button).on_hover_text(hover).clicked() {
                         chosen.push((card.id, a.action));
                     }

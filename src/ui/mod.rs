@@ -3,6 +3,7 @@
 //! them to the supervisor thread as `Command`s and builds everything it shows from `Event`s.
 
 pub mod app;
+pub mod bench;
 pub mod incidents;
 pub mod instance;
 pub mod logbuf;

@@ -155,7 +155,9 @@ pub struct Counts {
 /// The overall health the tray icon shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
-    /// Every running service is ready (or nothing runs).
+    /// Nothing runs.
+    Idle,
+    /// Every running service is ready.
     Good,
     /// Something is starting or recovering.
     Busy,
@@ -273,8 +275,10 @@ impl AppState {
             Health::Failed
         } else if c.busy > 0 {
             Health::Busy
-        } else {
+        } else if c.ready > 0 {
             Health::Good
+        } else {
+            Health::Idle
         }
     }
 

@@ -51,6 +51,7 @@ pub fn state_label(state: &ServiceState) -> &'static str {
 /// The tray icon colour.
 pub fn health_color(h: Health) -> Color32 {
     match h {
+        Health::Idle => IDLE,
         Health::Good => GOOD,
         Health::Busy => BUSY,
         Health::Failed => BAD,

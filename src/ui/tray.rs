@@ -73,6 +73,7 @@ impl Tray {
     /// reacts). Fails, without panicking, where no tray host exists.
     pub fn create(wake: impl Fn() + Send + Sync + 'static) -> Result<Tray, String> {
         use tray_icon::menu::{Menu, MenuEvent, MenuItem};
+        host_available()?;
         let menu = Menu::new();
         let mut ids = Vec::new();
         for (action, label) in MENU {
@@ -113,6 +114,29 @@ impl Tray {
         }
         let _ = self.icon.set_tooltip(Some(tooltip));
     }
+}
+
+/// On Linux the tray needs a StatusNotifierItem host; without one an icon would be created but
+/// never shown, and a window closed "to the tray" could not be brought back.
+#[cfg(target_os = "linux")]
+fn host_available() -> Result<(), String> {
+    let bus = zbus::blocking::Connection::session().map_err(|e| format!("no D-Bus session bus: {e}"))?;
+    let reply = bus
+        .call_method(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            Some("org.freedesktop.DBus"),
+            "NameHasOwner",
+            &("org.kde.StatusNotifierWatcher",),
+        )
+        .map_err(|e| format!("cannot ask the session bus for a tray host: {e}"))?;
+    let present: bool = reply.body().deserialize().map_err(|e| e.to_string())?;
+    if present { Ok(()) } else { Err("no tray host (StatusNotifierWatcher) runs on the session bus".into()) }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn host_available() -> Result<(), String> {
+    Ok(())
 }
 
 fn make_icon(health: Health) -> Result<tray_icon::Icon, String> {
