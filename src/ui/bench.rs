@@ -90,15 +90,15 @@ impl eframe::App for BenchApp {
             self.state.log_view.scroll_to_row = Some(rows * f / SCROLL_FRAMES);
         } else if f < SCROLL_FRAMES + FILTER_FRAMES {
             let k = f - SCROLL_FRAMES;
-            if k % 10 == 0 {
+            if k.is_multiple_of(10) {
                 let step = k / 10;
                 let filter = Filter {
                     service: if step % 4 == 3 { None } else { Some((step % 4) as u16) },
-                    stderr: step % 2 == 0,
+                    stderr: step.is_multiple_of(2),
                     ..Filter::default()
                 };
                 self.state.logs.set_filter(filter);
-                self.state.logs.set_query(if step % 3 == 0 { "boom" } else { "" });
+                self.state.logs.set_query(if step.is_multiple_of(3) { "boom" } else { "" });
                 self.state.log_view.scroll_to_row = Some(self.state.logs.shown_len() / 2);
             }
         } else if f == SCROLL_FRAMES + FILTER_FRAMES {
