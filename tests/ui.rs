@@ -217,3 +217,29 @@ fn tray_menu_model() {
     let centre_left = ((16 * 32) + 4) * 4;
     assert_eq!(&icon[centre_left..centre_left + 3], &[218, 54, 51], "failed stack → red icon");
 }
+
+#[test]
+fn notifications_for_failures_crashes_and_recoveries_not_for_stops() {
+    let mut state = demo_state();
+    let now = Instant::now();
+    let set = |state: &mut AppState, s: ServiceState| state.apply(Event::State { service: "api".into(), state: s, pid: Some(1), port: Some(8710) }, now);
+    set(&mut state, ServiceState::Ready);
+    set(&mut state, ServiceState::Stopping);
+    state.apply(Event::Exited { service: "api".into(), code: Some(0) }, now);
+    set(&mut state, ServiceState::Stopped);
+    assert!(state.notifications.is_empty(), "a stop we asked for is not news: {:?}", state.notifications);
+
+    set(&mut state, ServiceState::Ready);
+    state.apply(Event::Exited { service: "api".into(), code: None }, now);
+    assert_eq!(state.notifications.len(), 1);
+    assert_eq!(state.notifications[0].title, "api stopped unexpectedly");
+    assert_eq!(state.notifications[0].body, "api was stopped by a signal");
+
+    state.apply(port_conflict(9), now);
+    set(&mut state, ServiceState::Failed);
+    assert_eq!(state.notifications[1].title, "api failed");
+    assert!(state.notifications[1].body.starts_with("port conflict: "), "{}", state.notifications[1].body);
+    state.apply(Event::Ready { service: "api".into(), port: Some(8711) }, now);
+    assert_eq!(state.notifications[2].title, "api recovered");
+    assert_eq!(state.notifications[2].body, "api is ready on port 8711");
+}

@@ -225,8 +225,15 @@ impl eframe::App for MedicApp {
                 self.quit(&ctx);
             }
         }
-        app_ui(ui, &mut self.state, Instant::now());
+        let now = Instant::now();
+        app_ui(ui, &mut self.state, now);
         self.flush_outbox();
+        // A hidden window never redraws by itself; events still wake `logic`.
+        if self.visible
+            && let Some(after) = next_tick(&self.state, now)
+        {
+            ui.ctx().request_repaint_after(after);
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
@@ -256,10 +263,22 @@ pub fn app_ui(ui: &mut Ui, state: &mut AppState, now: Instant) {
         logs_ui(ui, logs, log_view);
     });
     consent_ui(ui.ctx(), state);
-    // Countdowns and uptimes tick once a second while something runs.
-    if state.services.iter().any(|s| !matches!(s.state, ServiceState::Stopped | ServiceState::Failed)) {
-        ui.ctx().request_repaint_after(Duration::from_secs(1));
+}
+
+/// When the window must next redraw by itself: every second while a countdown runs or an uptime is
+/// under a minute (shown in seconds), every 30 s while anything runs (uptimes in minutes), else never.
+pub fn next_tick(state: &AppState, now: Instant) -> Option<Duration> {
+    let mut tick = None;
+    for s in &state.services {
+        let young = s.started_at.is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(60));
+        if matches!(s.state, ServiceState::Recovering { .. }) || young {
+            return Some(Duration::from_secs(1));
+        }
+        if !matches!(s.state, ServiceState::Stopped | ServiceState::Failed) {
+            tick = Some(Duration::from_secs(30));
+        }
     }
+    tick
 }
 
 fn status_ui(ui: &mut Ui, state: &mut AppState) {

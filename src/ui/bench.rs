@@ -46,6 +46,7 @@ struct BenchApp {
     frame: usize,
     cpu_ms: Vec<f32>,
     wall_ms: Vec<f32>,
+    filter_ms: Vec<f32>,
     last: Option<Instant>,
     lines: usize,
 }
@@ -97,14 +98,17 @@ impl eframe::App for BenchApp {
                     stderr: step.is_multiple_of(2),
                     ..Filter::default()
                 };
+                let t = Instant::now();
                 self.state.logs.set_filter(filter);
                 self.state.logs.set_query(if step.is_multiple_of(3) { "boom" } else { "" });
+                self.filter_ms.push(t.elapsed().as_secs_f32() * 1000.0);
                 self.state.log_view.scroll_to_row = Some(self.state.logs.shown_len() / 2);
             }
         } else if f == SCROLL_FRAMES + FILTER_FRAMES {
             println!("log view with {} lines in the buffer ({} shown at the end)", self.lines, self.state.logs.shown_len());
             println!("{}", summary("egui CPU time per frame", &self.cpu_ms));
             println!("{}", summary("wall time between frames", &self.wall_ms));
+            println!("{}", summary("of which re-filtering the buffer (frames that change the filter)", &self.filter_ms));
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
         app_ui(ui, &mut self.state, now);
@@ -131,7 +135,7 @@ pub fn run(lines: usize) -> i32 {
         viewport: egui::ViewportBuilder::default().with_title("Startup Medic — log view benchmark").with_inner_size([1400.0, 860.0]),
         ..Default::default()
     };
-    let app = BenchApp { state, frame: 0, cpu_ms: Vec::new(), wall_ms: Vec::new(), last: None, lines };
+    let app = BenchApp { state, frame: 0, cpu_ms: Vec::new(), wall_ms: Vec::new(), filter_ms: Vec::new(), last: None, lines };
     match eframe::run_native("startup-medic-bench", options, Box::new(move |_| Ok(Box::new(app)))) {
         Ok(()) => 0,
         Err(e) => {

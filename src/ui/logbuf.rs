@@ -171,7 +171,10 @@ impl LogBuffer {
             return;
         }
         self.filter = filter;
-        self.shown = self.lines.iter().filter(|l| self.filter.accepts(l)).map(|l| l.seq).collect();
+        let f = &self.filter;
+        let mut shown = Vec::with_capacity(self.lines.len());
+        shown.extend(self.lines.iter().filter(|l| f.accepts(l)).map(|l| l.seq));
+        self.shown = VecDeque::from(shown);
         self.restart_search();
     }
 

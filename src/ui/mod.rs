@@ -18,6 +18,9 @@ use std::path::PathBuf;
 
 use crate::profile::Profile;
 
+/// eframe's storage file (window geometry, last profile) in the state directory.
+pub const WINDOW_STATE_FILE: &str = "window.ron";
+
 /// How the window was asked to open.
 pub struct OpenRequest {
     /// `--profile FILE`, if given.
@@ -49,6 +52,8 @@ pub fn run(request: OpenRequest) -> i32 {
             .with_inner_size([1400.0, 860.0])
             .with_min_inner_size([900.0, 500.0])
             .with_icon(tray::window_icon()),
+        // The window's own memory (size, last profile) lives with the rest of our state.
+        persistence_path: store.as_ref().map(|s| s.path(WINDOW_STATE_FILE)),
         ..Default::default()
     };
     let requested = request.profile;

@@ -12,9 +12,10 @@ use crate::ui::theme;
 fn uptime(since: Option<Instant>, now: Instant) -> String {
     let Some(t) = since else { return "—".into() };
     let s = now.saturating_duration_since(t).as_secs();
+    // Seconds only while under a minute, so a running stack redraws twice a minute, not every second.
     match s {
         0..60 => format!("{s}s"),
-        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        60..3600 => format!("{}m", s / 60),
         _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
     }
 }

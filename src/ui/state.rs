@@ -404,10 +404,14 @@ impl AppState {
                 }
             }
             Event::Exited { service, code } => {
+                let how = code.map(|c| format!("exited with status {c}")).unwrap_or_else(|| "was stopped by a signal".into());
                 if let Some(s) = self.services.iter_mut().find(|s| s.name == service) {
                     s.pid = None;
+                    // Exits we asked for come after Stopping; any other exit of a running service is news.
+                    if matches!(s.state, ServiceState::Ready | ServiceState::Starting) {
+                        self.notifications.push(Notification { title: format!("{service} stopped unexpectedly"), body: format!("{service} {how}") });
+                    }
                 }
-                let how = code.map(|c| format!("exited with status {c}")).unwrap_or_else(|| "was stopped by a signal".into());
                 self.logs.push(&service, Stream::System, format!("[startup-medic] {service} {how}"));
             }
             Event::GaveUp { service, reason } => {
