@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod detect;
 pub mod doctor;
 pub mod engine;
 pub mod profile;

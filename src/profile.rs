@@ -104,6 +104,21 @@ fn default_timeout() -> u64 {
     30
 }
 
+/// Writes a profile as RON (with implicit `Some`, like hand-written files), atomically; an existing
+/// file is first copied to `FILE.bak`.
+pub fn save(profile: &Profile, path: &Path) -> Result<(), String> {
+    let config = ron::ser::PrettyConfig::default()
+        .struct_names(false)
+        .extensions(ron::extensions::Extensions::IMPLICIT_SOME);
+    let text = ron::ser::to_string_pretty(profile, config).map_err(|e| format!("cannot encode the profile: {e}"))?;
+    if path.is_file() {
+        let mut backup = path.as_os_str().to_owned();
+        backup.push(".bak");
+        std::fs::copy(path, &backup).map_err(|e| format!("cannot back up {}: {e}", path.display()))?;
+    }
+    crate::store::write_atomic(path, format!("{text}\n").as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
 /// A whole profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
