@@ -280,7 +280,7 @@ fn event_json(e: &Event) -> Option<serde_json::Value> {
         Event::Exited { service, code } => json!({"event": "exited", "service": service, "code": code}),
         Event::GaveUp { service, reason } => json!({"event": "gave_up", "service": service, "reason": reason}),
         Event::Notice(text) => json!({"event": "notice", "message": text}),
-        Event::Finished => return None,
+        Event::Finished | Event::Patterns(_) => return None,
     })
 }
 
@@ -319,7 +319,8 @@ fn event_text(e: &Event, color: bool) -> Option<String> {
         Event::Exited { service, code } => paint("2", &format!("{service:>10} exited{}", code.map(|c| format!(" with code {c}")).unwrap_or_else(|| " (signal)".into()))),
         Event::GaveUp { service, reason } => paint("1;31", &format!("{service:>10} gave up: {reason}")),
         Event::Notice(text) => paint("33", &format!("note: {text}")),
-        Event::Finished => return None,
+        // The learned patterns are for the window; `stats` prints them.
+        Event::Finished | Event::Patterns(_) => return None,
     })
 }
 

@@ -7,6 +7,9 @@
 use serde::Serialize;
 
 use crate::engine::actions::{ActionId, Risk};
+use crate::engine::fallback::Fallbacks;
+use crate::engine::learning::Patterns;
+use crate::engine::retry::BackoffPolicy;
 use crate::engine::{Facts, Incident};
 use crate::settings::AutoFixPolicy;
 
@@ -41,6 +44,14 @@ pub enum Command {
     },
     /// Change the auto-fix policy.
     SetAutoFix(AutoFixPolicy),
+    /// Use this backoff policy from the next attempt on.
+    SetBackoff(BackoffPolicy),
+    /// Use these fallback configurations from the next recovery on (the app has saved them).
+    SetFallbacks(Box<Fallbacks>),
+    /// Forget a learned failure pattern (by signature) and save.
+    ForgetPattern(String),
+    /// Clear a pattern's per-action statistics and save.
+    ResetPattern(String),
     /// Stop every service and end the supervisor.
     Shutdown,
 }
@@ -195,6 +206,8 @@ pub enum Event {
     },
     /// Something the person should know (a file set aside, a refused action).
     Notice(String),
+    /// The learned patterns, at start and after every change.
+    Patterns(Box<Patterns>),
     /// Every service is stopped and the supervisor has ended.
     Finished,
 }

@@ -103,3 +103,49 @@ fn demo_stack_conflict_is_explained_and_fixed_with_one_click() {
     assert!(TcpListener::bind(("127.0.0.1", moved_to)).is_ok(), "api's port is free again after shutdown");
     assert!(TcpListener::bind(("127.0.0.1", shared)).is_ok(), "old-api's port is free again after shutdown");
 }
+
+/// A fallback edited in the app (sent as `SetFallbacks`, as the editor's Save does) changes the next
+/// recovery: the service moves into the edited range instead of just above its port; and the patterns
+/// the window shows are the ones on disk that `stats` reads.
+#[test]
+fn an_edited_fallback_changes_the_next_recovery() {
+    use startup_medic::engine::fallback::PortRange;
+    use startup_medic::engine::learning::Patterns;
+    let home = tempfile::tempdir().unwrap();
+    let mut profile = startup_medic::demo::profile_with_exe(Path::new(env!("CARGO_BIN_EXE_startup-medic"))).unwrap();
+    let (shared, web) = free_ports();
+    let (range_start, _) = free_ports();
+    profile.services[0].port = Some(shared);
+    profile.services[1].port = Some(shared);
+    profile.services[2].port = Some(web);
+    let mut state = AppState::new(&profile, 10_000, AutoFixPolicy::Off);
+    let opts = Options {
+        auto_fix: AutoFixPolicy::Off,
+        backoff: BackoffPolicy::default(),
+        fallbacks: Fallbacks::default(),
+        store: Some(Store::at(home.path())),
+        run_id: supervisor::new_run_id(),
+        stop_grace: Duration::from_secs(3),
+        classifier: Classifier::builtin().0,
+    };
+    let mut worker = Worker::spawn(profile, opts, || {}).unwrap();
+    let mut edited = Fallbacks::default();
+    let mut c = edited.get(ErrorType::PortConflict);
+    c.search_above_current = 0;
+    c.port_ranges = vec![PortRange { start: range_start, end: range_start.saturating_add(20) }];
+    edited.configs.insert(ErrorType::PortConflict, c);
+    state.send(Command::SetFallbacks(Box::new(edited)));
+    state.send(Command::Start(None));
+    pump(&worker, &mut state, "the port conflict", |s| s.incidents.iter().any(|c| c.service == "api"));
+    let card = state.incidents.iter().find(|c| c.service == "api").unwrap().clone();
+    state.choose_action(card.id, ActionId::FindAlternativePort);
+    pump(&worker, &mut state, "api ready", |s| s.service("api").is_some_and(|a| a.state == ServiceState::Ready));
+    let moved = state.service("api").unwrap().port.unwrap();
+    assert!((range_start..=range_start + 20).contains(&moved), "api moved to {moved}, inside the edited range from {range_start}");
+    pump(&worker, &mut state, "the outcome in the patterns", |s| {
+        s.patterns.patterns.values().any(|p| p.actions.get(&ActionId::FindAlternativePort).is_some_and(|a| a.succeeded == 1))
+    });
+    let on_disk = Store::at(home.path()).load::<Patterns>(startup_medic::store::PATTERNS_FILE).value;
+    assert_eq!(state.patterns, on_disk, "the window shows what stats reads");
+    worker.shutdown();
+}

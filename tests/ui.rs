@@ -243,3 +243,134 @@ fn notifications_for_failures_crashes_and_recoveries_not_for_stops() {
     assert_eq!(state.notifications[2].title, "api recovered");
     assert_eq!(state.notifications[2].body, "api is ready on port 8711");
 }
+
+fn learned() -> startup_medic::engine::learning::Patterns {
+    use startup_medic::engine::learning::{Outcome, Patterns};
+    let mut p = Patterns::default();
+    let incident = |t: ErrorType, key: &str, value: Fact| {
+        let mut facts = Facts::default();
+        facts.0.insert(key.into(), value);
+        Incident { error_type: t, line: 1, message: "x".into(), facts, rule_id: None, first_line: 1, context: vec![] }
+    };
+    let port = incident(ErrorType::PortConflict, "port", Fact::Int(8000));
+    let torch = incident(ErrorType::DependencyMissing, "module", Fact::Text("torch".into()));
+    let timeout = incident(ErrorType::TimeoutError, "port", Fact::Int(7860));
+    let cases = [
+        (&port, 3, 1_000_000u64, ActionId::FindAlternativePort),
+        (&torch, 5, 2_000_000, ActionId::InstallMissingDependencies),
+        (&timeout, 1, 3_000_000, ActionId::IncreaseTimeout),
+    ];
+    for (i, (inc, n, t0, action)) in cases.into_iter().enumerate() {
+        for k in 0..n {
+            let key = format!("run#{i}-{k}");
+            p.record_incident(&key, inc, t0 + k as u64 * 86_400);
+            p.record_outcome(&key, inc, action, if k % 2 == 0 { Outcome::Succeeded } else { Outcome::Failed }, t0 + k as u64 * 86_400 + 5);
+        }
+    }
+    p
+}
+
+fn with_patterns() -> Harness<'static, AppState> {
+    let mut state = demo_state();
+    state.apply(Event::Patterns(Box::new(learned())), Instant::now());
+    state.tab = startup_medic::ui::state::Tab::Patterns;
+    harness(state)
+}
+
+fn row_order(h: &Harness<'static, AppState>, labels: &[&str]) -> Vec<String> {
+    let mut ys: Vec<(f32, String)> = labels.iter().map(|l| (h.get_by_label(l).rect().top(), l.to_string())).collect();
+    ys.sort_by(|a, b| a.0.total_cmp(&b.0));
+    ys.into_iter().map(|(_, l)| l).collect()
+}
+
+#[test]
+fn patterns_table_sorts_by_clicked_column() {
+    let mut h = with_patterns();
+    let descs = ["port 8000 conflicts", "missing module torch", "startup timeouts"];
+    for d in descs {
+        h.get_by_label(d);
+    }
+    // Default: last seen, newest first.
+    assert_eq!(row_order(&h, &descs), ["startup timeouts", "missing module torch", "port 8000 conflicts"]);
+    h.get_by_role_and_label(Role::Button, "Seen").click();
+    h.run();
+    assert_eq!(row_order(&h, &descs), ["missing module torch", "port 8000 conflicts", "startup timeouts"], "most occurrences first");
+    h.get_by_role_and_label(Role::Button, "Seen v").click();
+    h.run();
+    assert_eq!(row_order(&h, &descs), ["startup timeouts", "port 8000 conflicts", "missing module torch"], "second click: ascending");
+    h.get_by_role_and_label(Role::Button, "Pattern").click();
+    h.run();
+    assert_eq!(row_order(&h, &descs), ["missing module torch", "port 8000 conflicts", "startup timeouts"], "text columns sort A-Z");
+}
+
+#[test]
+fn forget_and_reset_send_their_commands() {
+    let mut h = with_patterns();
+    h.get_by_label("missing module torch").click();
+    h.run();
+    // The details show the engine's numbers: 5 tried, 3 worked, estimate (3+1)/(5+2) = 57 %.
+    h.get_by_label("57 %");
+    h.get_by_role_and_label(Role::Button, "Reset statistics").click();
+    h.run();
+    assert_eq!(h.state().outbox, vec![Command::ResetPattern("dependency_missing|module=torch".into())]);
+    h.state_mut().outbox.clear();
+    h.get_by_role_and_label(Role::Button, "Forget pattern").click();
+    h.run();
+    assert_eq!(h.state().outbox, vec![Command::ForgetPattern("dependency_missing|module=torch".into())]);
+}
+
+#[test]
+fn an_invalid_port_range_cannot_be_saved_and_says_why() {
+    use startup_medic::engine::fallback::PortRange;
+    let mut state = demo_state();
+    state.tab = startup_medic::ui::state::Tab::Fallbacks;
+    let mut h = harness(state);
+    {
+        use egui_kittest::kittest::NodeT;
+        assert!(h.get_by_role_and_label(Role::Button, "Save").accesskit_node().is_disabled(), "nothing to save yet");
+    }
+    {
+        let e = &mut h.state_mut().fallback_editor;
+        let mut c = e.draft.get(ErrorType::PortConflict);
+        c.port_ranges = vec![PortRange { start: 9000, end: 8000 }, PortRange { start: 8700, end: 8715 }];
+        e.draft.configs.insert(ErrorType::PortConflict, c);
+    }
+    h.run();
+    h.get_by_label("port_ranges[0]: start 9000 is after end 8000");
+    h.get_by_label("port_ranges[1]: contains 8710, the fixed port of service \"old-api\"");
+    h.get_by_label("Fix the marked fields to save.");
+    h.get_by_role_and_label(Role::Button, "Save").click();
+    h.run();
+    assert!(h.state().requests.is_empty(), "an invalid configuration is not saved");
+
+    // Fixed: Save asks the app to write it, and the preview shows what it would change.
+    {
+        let e = &mut h.state_mut().fallback_editor;
+        let mut c = e.draft.get(ErrorType::PortConflict);
+        c.port_ranges = vec![PortRange { start: 18000, end: 18099 }];
+        e.draft.configs.insert(ErrorType::PortConflict, c);
+    }
+    h.run();
+    h.get_by_label_contains("port: 8710 -> tries 8711, 8712");
+    h.get_by_role_and_label(Role::Button, "Save").click();
+    h.run();
+    assert!(matches!(h.state().requests.as_slice(), [startup_medic::ui::state::Request::SaveFallbacks(f)] if f.get(ErrorType::PortConflict).port_ranges[0].start == 18000));
+}
+
+#[test]
+fn settings_validate_and_save_through_the_app() {
+    let mut state = demo_state();
+    state.tab = startup_medic::ui::state::Tab::Settings;
+    let mut h = harness(state);
+    h.state_mut().settings_draft.backoff.cap_ms = 10;
+    h.run();
+    h.get_by_label("backoff cap: 10 ms is below the base (1000 ms)");
+    h.get_by_role_and_label(Role::Button, "Save settings").click();
+    h.run();
+    assert!(h.state().requests.is_empty());
+    h.state_mut().settings_draft.backoff.cap_ms = 60_000;
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Save settings").click();
+    h.run();
+    assert!(matches!(h.state().requests.as_slice(), [startup_medic::ui::state::Request::SaveSettings(s)] if s.backoff.cap_ms == 60_000));
+}

@@ -305,6 +305,51 @@ impl Patterns {
     }
 }
 
+impl Patterns {
+    /// Forgets a pattern entirely. Returns whether it existed.
+    pub fn forget(&mut self, id: &str) -> bool {
+        self.patterns.remove(id).is_some()
+    }
+
+    /// Clears a pattern's per-action statistics (occurrences stay). Returns whether it existed.
+    pub fn reset_stats(&mut self, id: &str) -> bool {
+        match self.patterns.get_mut(id) {
+            Some(p) => {
+                p.actions.clear();
+                p.recent_keys.retain(|k| !k.starts_with("outcome:"));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl FailurePattern {
+    /// The actions with statistics for this pattern, ranked with the same [`blend`] the fix buttons
+    /// use: (action, score, success estimate, why), best first.
+    pub fn ranked_actions(&self) -> Vec<(ActionId, f64, f64, String)> {
+        let mut out: Vec<(ActionId, f64, f64, String)> = self
+            .actions
+            .iter()
+            .map(|(a, stats)| {
+                let (score, why) = blend(a.base_priority(self.error_type).unwrap_or(0), stats, &self.description);
+                (*a, score, stats.success_estimate(), why)
+            })
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id().cmp(b.0.id())));
+        out
+    }
+
+    /// The most recent outcome of any action, with the action.
+    pub fn last_outcome(&self) -> Option<(ActionId, Outcome)> {
+        self.actions
+            .iter()
+            .filter_map(|(a, s)| Some((s.last_tried.clone()?, *a, s.last_outcome?)))
+            .max_by(|x, y| x.0.cmp(&y.0))
+            .map(|(_, a, o)| (a, o))
+    }
+}
+
 /// The ranking formula and its reason, shared by the fix buttons and the patterns panel.
 pub fn blend(base_priority: u8, stats: &ActionStats, description: &str) -> (f64, String) {
     let prior = f64::from(base_priority.min(100)) / 100.0;

@@ -155,6 +155,7 @@ pub async fn run(profile: Profile, opts: Options, mut commands: mpsc::UnboundedR
             sink(Event::Notice(n));
         }
         patterns = loaded.value;
+        sink(Event::Patterns(Box::new(patterns.clone())));
         let (l, notice) = Launched::load(store);
         if let Some(n) = notice {
             sink(Event::Notice(n));
@@ -291,6 +292,18 @@ impl Sup {
             Command::RunAction { incident, action, consent } => self.start_action(incident, action, consent, false),
             Command::Undo { incident, action } => self.undo(incident, action),
             Command::SetAutoFix(p) => self.opts.auto_fix = p,
+            Command::SetBackoff(b) => self.opts.backoff = b,
+            Command::SetFallbacks(f) => self.opts.fallbacks = *f,
+            Command::ForgetPattern(id) => {
+                if self.patterns.forget(&id) {
+                    self.save_patterns();
+                }
+            }
+            Command::ResetPattern(id) => {
+                if self.patterns.reset_stats(&id) {
+                    self.save_patterns();
+                }
+            }
             Command::Shutdown => self.begin_shutdown(),
         }
     }
@@ -746,6 +759,7 @@ impl Sup {
                 let msg = format!("learned patterns were not saved: {e}");
                 self.emit(Event::Notice(msg));
             }
+        self.emit(Event::Patterns(Box::new(self.patterns.clone())));
     }
 
     /// A start failed with this incident: verify a pending action as failed, then auto-fix or wait.

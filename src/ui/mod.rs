@@ -4,11 +4,15 @@
 
 pub mod app;
 pub mod bench;
+pub mod fallbacks;
 pub mod incidents;
 pub mod instance;
 pub mod logbuf;
 pub mod logs;
+pub mod patterns;
+pub mod profile_editor;
 pub mod services;
+pub mod settings;
 pub mod state;
 pub mod theme;
 pub mod tray;
@@ -62,8 +66,13 @@ pub fn run(request: OpenRequest) -> i32 {
         options,
         Box::new(move |cc| {
             let last = cc.storage.and_then(|s| s.get_string(app::LAST_PROFILE_KEY)).map(PathBuf::from);
+            let recent = cc
+                .storage
+                .and_then(|s| s.get_string(app::RECENT_KEY))
+                .map(|t| t.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect())
+                .unwrap_or_default();
             let profile = choose_profile(requested, last, &mut notices);
-            let launch = app::Launch { profile, notices, store, settings, instance, autostart: true };
+            let launch = app::Launch { profile, notices, store, settings, instance, autostart: true, recent };
             Ok(Box::new(app::MedicApp::new(cc, launch)))
         }),
     );

@@ -5,6 +5,12 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::engine::Incident;
+use crate::engine::learning::Patterns;
+use crate::engine::fallback::Fallbacks;
+use crate::settings::Settings;
+use crate::ui::fallbacks::FallbackEditor;
+use crate::ui::patterns::PatternsView;
+use crate::ui::profile_editor::ProfileEditor;
 use crate::engine::actions::ActionId;
 use crate::profile::{Profile, Ready};
 use crate::protocol::{Command, Event, IncidentId, OfferedAction, PortHolder, ServiceState, Stream};
@@ -191,6 +197,79 @@ pub struct AppState {
     pub notifications: Vec<Notification>,
     /// The supervisor has ended.
     pub finished: bool,
+    /// Learned failure patterns, as the supervisor last saved them.
+    pub patterns: Patterns,
+    /// The patterns panel's sorting and selection.
+    pub patterns_view: PatternsView,
+    /// Which central tab is shown.
+    pub tab: Tab,
+    /// Things only the app can do (dialogs, files, switching profiles), asked for by panels.
+    pub requests: Vec<Request>,
+    /// The profile running now.
+    pub profile: Profile,
+    /// The profile editor.
+    pub profile_editor: ProfileEditor,
+    /// The fallback editor.
+    pub fallback_editor: FallbackEditor,
+    /// The settings in force.
+    pub settings: Settings,
+    /// The settings being edited.
+    pub settings_draft: Settings,
+    /// Recently opened profiles, newest first.
+    pub recent: Vec<std::path::PathBuf>,
+    /// The path typed in the Profile tab (for opening or detecting without a file dialog).
+    pub path_input: String,
+}
+
+/// The central area's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    /// Live logs.
+    #[default]
+    Logs,
+    /// Learned patterns.
+    Patterns,
+    /// Fallback configuration editor.
+    Fallbacks,
+    /// Profile editor.
+    Profile,
+    /// Settings and diagnostics.
+    Settings,
+}
+
+/// What a panel asks the app to do (outside the supervisor protocol).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// Export the learned patterns (`json` or RON) through a save dialog.
+    ExportPatterns {
+        /// JSON when true, RON otherwise.
+        json: bool,
+    },
+    /// Save the fallback configurations and send them to the supervisor.
+    SaveFallbacks(Box<crate::engine::fallback::Fallbacks>),
+    /// Save the settings and apply them.
+    SaveSettings(Box<crate::settings::Settings>),
+    /// Show the open-profile dialog.
+    OpenProfileDialog,
+    /// Open this profile file.
+    OpenProfile(std::path::PathBuf),
+    /// Pick a project folder and propose a profile for it.
+    NewProfileFromFolder,
+    /// Propose a profile for this project folder.
+    DetectFolder(std::path::PathBuf),
+    /// Save the edited profile (to its file, or through a dialog when `choose` or it has none).
+    SaveProfile {
+        /// The profile.
+        profile: Box<Profile>,
+        /// Ask where.
+        choose: bool,
+    },
+    /// Stop the stack and run the edited profile instead.
+    ApplyProfile(Box<Profile>),
+    /// Copy the diagnostics report to the clipboard.
+    CopyDiagnostics,
+    /// Save the diagnostics report to a file.
+    SaveDiagnostics,
 }
 
 const MAX_NOTICES: usize = 50;
@@ -237,6 +316,17 @@ impl AppState {
             outbox: Vec::new(),
             notifications: Vec::new(),
             finished: false,
+            patterns: Patterns::default(),
+            patterns_view: PatternsView::default(),
+            tab: Tab::default(),
+            requests: Vec::new(),
+            profile: profile.clone(),
+            profile_editor: ProfileEditor::new(profile.clone(), Vec::new()),
+            fallback_editor: FallbackEditor::new(Fallbacks::default()),
+            settings: Settings { auto_fix, log_buffer_lines: log_capacity, ..Settings::default() },
+            settings_draft: Settings { auto_fix, log_buffer_lines: log_capacity, ..Settings::default() },
+            recent: Vec::new(),
+            path_input: String::new(),
         }
     }
 
@@ -309,6 +399,8 @@ impl AppState {
     pub fn send(&mut self, command: Command) {
         if let Command::SetAutoFix(p) = command {
             self.auto_fix = p;
+            self.settings.auto_fix = p;
+            self.settings_draft.auto_fix = p;
         }
         if let Command::Undo { incident, action } = command
             && let Some(card) = self.incident_mut(incident)
@@ -422,6 +514,7 @@ impl AppState {
                 self.notice(format!("{service}: {reason}"));
             }
             Event::Notice(text) => self.notice(text),
+            Event::Patterns(p) => self.patterns = *p,
             Event::Finished => self.finished = true,
         }
     }
