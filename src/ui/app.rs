@@ -497,13 +497,18 @@ pub fn app_ui(ui: &mut Ui, state: &mut AppState, now: Instant) {
     egui::Panel::left("services").resizable(true).default_size(theme::SERVICES_PANEL_WIDTH).show(ui, |ui| {
         services_ui(ui, state, now);
     });
-    egui::Panel::right("incidents").resizable(true).default_size(theme::INCIDENTS_PANEL_WIDTH).show(ui, |ui| {
-        incidents_ui(ui, state, now);
-    });
+    // The incidents sit beside the logs; the other tabs need the width for their tables and forms.
+    if state.tab == Tab::Logs {
+        egui::Panel::right("incidents").resizable(true).default_size(theme::INCIDENTS_PANEL_WIDTH).show(ui, |ui| {
+            incidents_ui(ui, state, now);
+        });
+    }
     egui::CentralPanel::default().show(ui, |ui| {
         ui.horizontal(|ui| {
+            let open = state.incidents.iter().filter(|c| !c.resolved()).count();
+            let logs_label = if open > 0 && state.tab != Tab::Logs { format!("Logs & incidents ({open} open)") } else { "Logs & incidents".into() };
             for (tab, label) in [
-                (Tab::Logs, "Logs"),
+                (Tab::Logs, logs_label.as_str()),
                 (Tab::Patterns, "Patterns"),
                 (Tab::Fallbacks, "Fallbacks"),
                 (Tab::Profile, "Profile"),

@@ -103,11 +103,12 @@ pub fn patterns_ui(ui: &mut Ui, state: &mut AppState) {
     ui.push_id("patterns-table", |ui| {
         // Clicking anywhere on a row selects it, so the cells' text is not selectable.
         ui.style_mut().interaction.selectable_labels = false;
+        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
         TableBuilder::new(ui)
             .striped(true)
             .sense(egui::Sense::click())
             .max_scroll_height(table_height)
-            .column(Column::auto().at_least(110.0))
+            .column(Column::auto().at_least(130.0))
             .column(Column::auto().at_least(200.0).resizable(true))
             .column(Column::auto().at_least(90.0))
             .column(Column::auto().at_least(120.0))
@@ -215,13 +216,38 @@ fn details_ui(ui: &mut Ui, state: &mut AppState, p: &FailurePattern) {
             .enumerate()
             .map(|(i, (a, _, rate, _))| Bar::new(i as f64, rate * 100.0).name(a.id()).width(0.6).fill(theme::GOOD))
             .collect();
-        Plot::new(("rates", &p.id)).height(110.0).include_y(0.0).include_y(100.0).allow_drag(false).allow_zoom(false).allow_scroll(false).show_x(false).show(ui, |plot| {
-            plot.bar_chart(BarChart::new("success %", bars));
-        });
+        let names: Vec<&'static str> = ranked.iter().map(|(a, ..)| a.id()).collect();
+        let n = names.len().max(1) as f64;
+        Plot::new(("rates", &p.id))
+            .height(140.0)
+            .include_y(0.0)
+            .include_y(100.0)
+            .include_x(-0.5)
+            .include_x(n - 0.5)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .x_axis_formatter(move |mark, _| {
+                let i = mark.value.round();
+                if (mark.value - i).abs() < 1e-6 && i >= 0.0 { names.get(i as usize).map(|s| s.to_string()).unwrap_or_default() } else { String::new() }
+            })
+            .show(ui, |plot| {
+                plot.bar_chart(BarChart::new("success %", bars));
+            });
         ui.label(RichText::new("Occurrences per day").small());
         let days = occurrences_per_day(p);
         let bars: Vec<Bar> = days.iter().map(|(day, n)| Bar::new(*day as f64, *n as f64).width(0.8).fill(theme::error_type_color(p.error_type))).collect();
-        Plot::new(("occurrences", &p.id)).height(110.0).include_y(0.0).allow_drag(false).allow_zoom(false).allow_scroll(false).x_axis_label("days ago").show(ui, |plot| {
+        Plot::new(("occurrences", &p.id))
+            .height(140.0)
+            .include_y(0.0)
+            .include_y(1.0)
+            .include_x(-30.5)
+            .include_x(0.5)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .x_axis_label("days before the last occurrence")
+            .show(ui, |plot| {
             plot.bar_chart(BarChart::new("occurrences", bars));
         });
     });
