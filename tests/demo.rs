@@ -45,27 +45,36 @@ fn pump(worker: &Worker, state: &mut AppState, what: &str, done: impl Fn(&AppSta
     }
 }
 
-#[test]
-fn demo_stack_conflict_is_explained_and_fixed_with_one_click() {
-    let home = tempfile::tempdir().unwrap();
+/// The demo profile with run-time ports (old-api and api share one, on purpose), run by the app's
+/// worker into the app's state, with `before` sent ahead of `Start`.
+fn start_demo(home: &Path, before: Vec<Command>) -> (Worker, AppState, u16) {
     let mut profile = startup_medic::demo::profile_with_exe(Path::new(env!("CARGO_BIN_EXE_startup-medic"))).unwrap();
     let (shared, web) = free_ports();
     profile.services[0].port = Some(shared);
     profile.services[1].port = Some(shared);
     profile.services[2].port = Some(web);
-
     let mut state = AppState::new(&profile, 10_000, AutoFixPolicy::Off);
     let opts = Options {
         auto_fix: AutoFixPolicy::Off,
         backoff: BackoffPolicy::default(),
         fallbacks: Fallbacks::default(),
-        store: Some(Store::at(home.path())),
+        store: Some(Store::at(home)),
         run_id: supervisor::new_run_id(),
         stop_grace: Duration::from_secs(3),
         classifier: Classifier::builtin().0,
     };
-    let mut worker = Worker::spawn(profile, opts, || {}).unwrap();
+    let worker = Worker::spawn(profile, opts, || {}).unwrap();
+    for c in before {
+        state.send(c);
+    }
     state.send(Command::Start(None));
+    (worker, state, shared)
+}
+
+#[test]
+fn demo_stack_conflict_is_explained_and_fixed_with_one_click() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut worker, mut state, shared) = start_demo(home.path(), Vec::new());
 
     pump(&worker, &mut state, "the port conflict", |s| s.incidents.iter().any(|c| c.service == "api"));
     let card = state.incidents.iter().find(|c| c.service == "api").unwrap().clone();
@@ -112,30 +121,13 @@ fn an_edited_fallback_changes_the_next_recovery() {
     use startup_medic::engine::fallback::PortRange;
     use startup_medic::engine::learning::Patterns;
     let home = tempfile::tempdir().unwrap();
-    let mut profile = startup_medic::demo::profile_with_exe(Path::new(env!("CARGO_BIN_EXE_startup-medic"))).unwrap();
-    let (shared, web) = free_ports();
     let (range_start, _) = free_ports();
-    profile.services[0].port = Some(shared);
-    profile.services[1].port = Some(shared);
-    profile.services[2].port = Some(web);
-    let mut state = AppState::new(&profile, 10_000, AutoFixPolicy::Off);
-    let opts = Options {
-        auto_fix: AutoFixPolicy::Off,
-        backoff: BackoffPolicy::default(),
-        fallbacks: Fallbacks::default(),
-        store: Some(Store::at(home.path())),
-        run_id: supervisor::new_run_id(),
-        stop_grace: Duration::from_secs(3),
-        classifier: Classifier::builtin().0,
-    };
-    let mut worker = Worker::spawn(profile, opts, || {}).unwrap();
     let mut edited = Fallbacks::default();
     let mut c = edited.get(ErrorType::PortConflict);
     c.search_above_current = 0;
     c.port_ranges = vec![PortRange { start: range_start, end: range_start.saturating_add(20) }];
     edited.configs.insert(ErrorType::PortConflict, c);
-    state.send(Command::SetFallbacks(Box::new(edited)));
-    state.send(Command::Start(None));
+    let (mut worker, mut state, _) = start_demo(home.path(), vec![Command::SetFallbacks(Box::new(edited))]);
     pump(&worker, &mut state, "the port conflict", |s| s.incidents.iter().any(|c| c.service == "api"));
     let card = state.incidents.iter().find(|c| c.service == "api").unwrap().clone();
     state.choose_action(card.id, ActionId::FindAlternativePort);
