@@ -384,20 +384,10 @@ impl MedicApp {
 fn file_dialog() -> Option<rfd::FileDialog> {
     #[cfg(target_os = "linux")]
     {
-        let bus = zbus::blocking::Connection::session().ok()?;
-        let reply = bus
-            .call_method(Some("org.freedesktop.DBus"), "/org/freedesktop/DBus", Some("org.freedesktop.DBus"), "NameHasOwner", &("org.freedesktop.portal.Desktop",))
-            .ok()?;
-        let present: bool = reply.body().deserialize().ok()?;
-        if !present {
-            // The portal may be activatable without running yet.
-            let reply = bus
-                .call_method(Some("org.freedesktop.DBus"), "/org/freedesktop/DBus", Some("org.freedesktop.DBus"), "ListActivatableNames", &())
-                .ok()?;
-            let names: Vec<String> = reply.body().deserialize().ok()?;
-            if !names.iter().any(|n| n == "org.freedesktop.portal.Desktop") {
-                return None;
-            }
+        let portal = "org.freedesktop.portal.Desktop";
+        // The portal may not run yet but be started on demand.
+        if !(crate::ui::session_bus_has(portal).ok()? || crate::ui::session_bus_can_activate(portal).ok()?) {
+            return None;
         }
     }
     Some(rfd::FileDialog::new())

@@ -22,6 +22,27 @@ use std::path::PathBuf;
 
 use crate::profile::Profile;
 
+/// Whether a D-Bus name is owned on the session bus (the tray host, the file-dialog portal).
+#[cfg(target_os = "linux")]
+pub fn session_bus_has(name: &str) -> Result<bool, String> {
+    let bus = zbus::blocking::Connection::session().map_err(|e| format!("no D-Bus session bus: {e}"))?;
+    let reply = bus
+        .call_method(Some("org.freedesktop.DBus"), "/org/freedesktop/DBus", Some("org.freedesktop.DBus"), "NameHasOwner", &(name,))
+        .map_err(|e| format!("cannot ask the session bus about {name}: {e}"))?;
+    reply.body().deserialize().map_err(|e| e.to_string())
+}
+
+/// Whether a D-Bus service can be started on demand on the session bus.
+#[cfg(target_os = "linux")]
+pub fn session_bus_can_activate(name: &str) -> Result<bool, String> {
+    let bus = zbus::blocking::Connection::session().map_err(|e| format!("no D-Bus session bus: {e}"))?;
+    let reply = bus
+        .call_method(Some("org.freedesktop.DBus"), "/org/freedesktop/DBus", Some("org.freedesktop.DBus"), "ListActivatableNames", &())
+        .map_err(|e| e.to_string())?;
+    let names: Vec<String> = reply.body().deserialize().map_err(|e| e.to_string())?;
+    Ok(names.iter().any(|n| n == name))
+}
+
 /// eframe's storage file (window geometry, last profile) in the state directory.
 pub const WINDOW_STATE_FILE: &str = "window.ron";
 

@@ -120,18 +120,11 @@ impl Tray {
 /// never shown, and a window closed "to the tray" could not be brought back.
 #[cfg(target_os = "linux")]
 fn host_available() -> Result<(), String> {
-    let bus = zbus::blocking::Connection::session().map_err(|e| format!("no D-Bus session bus: {e}"))?;
-    let reply = bus
-        .call_method(
-            Some("org.freedesktop.DBus"),
-            "/org/freedesktop/DBus",
-            Some("org.freedesktop.DBus"),
-            "NameHasOwner",
-            &("org.kde.StatusNotifierWatcher",),
-        )
-        .map_err(|e| format!("cannot ask the session bus for a tray host: {e}"))?;
-    let present: bool = reply.body().deserialize().map_err(|e| e.to_string())?;
-    if present { Ok(()) } else { Err("no tray host (StatusNotifierWatcher) runs on the session bus".into()) }
+    if crate::ui::session_bus_has("org.kde.StatusNotifierWatcher")? {
+        Ok(())
+    } else {
+        Err("no tray host (StatusNotifierWatcher) runs on the session bus".into())
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
