@@ -374,3 +374,18 @@ fn settings_validate_and_save_through_the_app() {
     h.run();
     assert!(matches!(h.state().requests.as_slice(), [startup_medic::ui::state::Request::SaveSettings(s)] if s.backoff.cap_ms == 60_000));
 }
+
+#[test]
+fn diagnostics_leave_out_env_values_and_secrets() {
+    let mut profile = startup_medic::demo::profile_with_exe(Path::new("/usr/bin/startup-medic")).unwrap();
+    profile.services[1].env.insert("HF_TOKEN".into(), "hf_supersecret".into());
+    profile.services[1].command.extend(["--api-key".into(), "sk-live-123".into()]);
+    let mut state = AppState::new(&profile, 1000, AutoFixPolicy::Off);
+    state.apply(port_conflict(1), Instant::now());
+    let report = startup_medic::ui::settings::diagnostics(&state, &profile);
+    assert!(report.contains("env (values not included): HF_TOKEN"), "{report}");
+    assert!(report.contains("--api-key <redacted>"), "{report}");
+    assert!(!report.contains("hf_supersecret") && !report.contains("sk-live-123"), "{report}");
+    assert!(report.contains("api port_conflict"), "{report}");
+    assert!(report.contains(std::env::consts::OS));
+}
