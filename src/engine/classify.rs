@@ -79,7 +79,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         r"\(\s*['\x22](?P<host>[^'\x22]*)['\x22]\s*,\s*(?P<port>\d{1,5})\s*\)",
         r"(?i)\b[a-z][a-z0-9+.-]*://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(?P<port>\d{1,5})\b",
-        r"(?i)\bports?\b\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
+        r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
         r"(?:^|[\s(\['\x22=,/])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
     ]
@@ -285,7 +285,7 @@ impl Classifier {
 
     /// Starts an incremental stream over this classifier (the stream holds a cheap clone).
     pub fn stream(&self) -> LineStream {
-        LineStream { c: self.clone(), line_no: 0, block: None, pending: None }
+        LineStream { c: self.clone(), line_no: 0, block: None, pending: None, recent: Vec::new(), recent_next: 0 }
     }
 
     /// Classifies a whole text (lines split on `\n`, a trailing `\r` ignored).
@@ -353,7 +353,16 @@ pub struct LineStream {
     line_no: usize,
     block: Option<Block>,
     pending: Option<Pending>,
+    /// The last few ordinary lines with their numbers, newest at `recent_next - 1`: a bind failure
+    /// that names no port is about the port a line just before announced ("Listening on
+    /// http://localhost:8000/"). Searched only when such a failure happens; the buffers are reused,
+    /// so an ordinary line costs one copy and no allocation.
+    recent: Vec<(usize, Vec<u8>)>,
+    recent_next: usize,
 }
+
+/// How far back an announced port still explains a port conflict that names none.
+const RECENT_PORT_LINES: usize = 8;
 
 impl LineStream {
     /// Number of lines seen so far.
@@ -395,12 +404,23 @@ impl LineStream {
                 rust_expect_message: false,
             });
             self.append(t, analysis);
-        } else if let Some(p) = &mut self.pending {
-            if !is_blank(t) {
-                p.quiet_lines += 1;
+        } else {
+            if self.recent.len() < RECENT_PORT_LINES {
+                self.recent.push((self.line_no, t.to_vec()));
+            } else {
+                let slot = &mut self.recent[self.recent_next % RECENT_PORT_LINES];
+                slot.0 = self.line_no;
+                slot.1.clear();
+                slot.1.extend_from_slice(t);
             }
-            if p.quiet_lines > MERGE_WINDOW_LINES {
-                self.emit_pending(out);
+            self.recent_next = (self.recent_next + 1) % RECENT_PORT_LINES;
+            if let Some(p) = &mut self.pending {
+                if !is_blank(t) {
+                    p.quiet_lines += 1;
+                }
+                if p.quiet_lines > MERGE_WINDOW_LINES {
+                    self.emit_pending(out);
+                }
             }
         }
     }
@@ -581,6 +601,15 @@ impl LineStream {
                 }
             }
         }
+        if error_type == ErrorType::PortConflict
+            && facts.port().is_none()
+            && let Some((host, port)) = self.announced_port(block.first_line)
+        {
+            facts.insert("port", Fact::Int(i64::from(port)));
+            if let Some(h) = host {
+                facts.fill("host", Fact::Text(h));
+            }
+        }
         Some((
             Incident {
                 error_type,
@@ -593,6 +622,15 @@ impl LineStream {
             },
             strength,
         ))
+    }
+
+    /// The port the newest of the last few ordinary lines before `first_line` names, if any.
+    fn announced_port(&self, first_line: usize) -> Option<(Option<String>, u16)> {
+        let n = self.recent.len();
+        (1..=n)
+            .map(|back| &self.recent[(self.recent_next + RECENT_PORT_LINES - back) % RECENT_PORT_LINES])
+            .filter(|(no, _)| first_line.saturating_sub(*no) <= RECENT_PORT_LINES && *no < first_line)
+            .find_map(|(_, line)| find_port(line))
     }
 
     /// The line that states a crash no rule explained.
@@ -697,6 +735,12 @@ pub fn find_port(line: &[u8]) -> Option<(Option<String>, u16)> {
                 .name("host")
                 .map(|m| String::from_utf8_lossy(m.as_bytes()).to_string())
                 .filter(|h| !h.is_empty());
+            // `"id":20568` in JSON logs is a key and a number, not a port.
+            let start = caps.name("port").map_or(0, |m| m.start());
+            let bare = caps.get(0).is_some_and(|m| m.start() + 2 >= start);
+            if bare && host.is_none() && start >= 2 && line[start - 1] == b':' && matches!(line[start - 2], b'"' | b'\'') {
+                continue;
+            }
             return Some((host, port));
         }
     }
@@ -717,6 +761,22 @@ mod tests {
     }
 
     #[test]
+    fn a_bind_failure_without_a_port_takes_the_one_just_announced() {
+        let c = classifier();
+        let near = "Listening on http://localhost:8000/\nerror: Uncaught (in promise) AddrInUse: Address already in use (os error 98)";
+        let got = c.classify_text(near);
+        assert_eq!(got[0].facts.port(), Some(8000));
+        let mut far = String::from("Listening on http://localhost:8000/\n");
+        for i in 0..10 {
+            far.push_str(&format!("loading part {i}\n"));
+        }
+        far.push_str("error: Uncaught (in promise) AddrInUse: Address already in use (os error 98)");
+        let got = c.classify_text(&far);
+        assert_eq!(got[0].error_type, ErrorType::PortConflict);
+        assert_eq!(got[0].facts.port(), None, "an announcement ten lines back is not trusted");
+    }
+
+    #[test]
     fn ports_in_every_spelling() {
         let cases: &[(&str, u16, Option<&str>)] = &[
             ("Error: listen EADDRINUSE: address already in use :::3000", 3000, Some("::")),
@@ -731,6 +791,7 @@ mod tests {
             ("Error: connect ECONNREFUSED 127.0.0.1:5432", 5432, Some("127.0.0.1")),
             ("Error 111 connecting to localhost:6379. Connection refused.", 6379, Some("localhost")),
             ("  port: 3000", 3000, None),
+            (r#"{"level":"error","port":3000,"msg":"listen failed"}"#, 3000, None),
             ("Failed to bind to address http://[::1]:5000: address already in use.", 5000, Some("[::1]")),
         ];
         for (line, port, host) in cases {
@@ -738,7 +799,7 @@ mod tests {
             assert_eq!(got.as_ref().map(|g| g.1), Some(*port), "{line}");
             assert_eq!(got.and_then(|g| g.0).as_deref(), *host, "{line}");
         }
-        for line in ["2024-01-15 10:00:00,123 INFO started", "at Server.listen (node:net:1817:16)", "took 12:30"] {
+        for line in ["2024-01-15 10:00:00,123 INFO started", "at Server.listen (node:net:1817:16)", "took 12:30", r#"{"ctx":"listen","id":20568,"msg":"x"}"#] {
             assert_eq!(find_port(line.as_bytes()), None, "{line}");
         }
     }
