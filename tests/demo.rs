@@ -141,3 +141,35 @@ fn an_edited_fallback_changes_the_next_recovery() {
     assert_eq!(state.patterns, on_disk, "the window shows what stats reads");
     worker.shutdown();
 }
+
+/// Two processes on one state directory (the window and a CLI `run`, say): what one learns while the
+/// other runs is not overwritten when the other saves.
+#[test]
+fn learning_from_another_process_is_not_lost() {
+    use startup_medic::engine::learning::Patterns;
+    use startup_medic::engine::{Fact, Facts, Incident};
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::at(home.path());
+    let (mut worker, mut state, _) = start_demo(home.path(), Vec::new());
+    pump(&worker, &mut state, "the port conflict", |s| s.incidents.iter().any(|c| c.service == "api"));
+
+    // Meanwhile another process records a failure of its own into the same file.
+    let mut other = store.load::<Patterns>(startup_medic::store::PATTERNS_FILE).value;
+    let mut facts = Facts::default();
+    facts.0.insert("module".into(), Fact::Text("torch".into()));
+    let torch = Incident { error_type: ErrorType::DependencyMissing, line: 1, message: "ModuleNotFoundError: No module named 'torch'".into(), facts, rule_id: None, first_line: 1, context: vec![] };
+    other.record_incident("other-process#1", &torch, 1_800_000_000);
+    store.save(startup_medic::store::PATTERNS_FILE, &other).unwrap();
+
+    let card = state.incidents.iter().find(|c| c.service == "api").unwrap().clone();
+    state.choose_action(card.id, ActionId::FindAlternativePort);
+    pump(&worker, &mut state, "the outcome saved", |s| {
+        s.patterns.patterns.values().any(|p| p.actions.get(&ActionId::FindAlternativePort).is_some_and(|a| a.succeeded == 1))
+    });
+    worker.shutdown();
+    let on_disk = store.load::<Patterns>(startup_medic::store::PATTERNS_FILE).value;
+    assert_eq!(on_disk.patterns.get("dependency_missing|module=torch").map(|p| p.occurrences), Some(1), "the other process's pattern survived");
+    let port = on_disk.patterns.values().find(|p| p.error_type == ErrorType::PortConflict).expect("ours is there too");
+    assert_eq!(port.occurrences, 1, "our incident counted once");
+    assert_eq!(port.actions.get(&ActionId::FindAlternativePort).map(|a| (a.tried, a.succeeded)), Some((1, 1)));
+}

@@ -74,6 +74,14 @@ enum Internal {
     Log { service: String, line: String },
 }
 
+/// One thing learned, applied to the patterns file as it is on disk at save time.
+enum Learn {
+    Incident { key: String, incident: Incident, at: u64 },
+    Outcome { key: String, incident: Incident, action: ActionId, outcome: Outcome, at: u64 },
+    Forget(String),
+    Reset(String),
+}
+
 /// What a finished slow effect asks the loop to do next.
 enum Effect {
     /// Relaunch the service; the action succeeds if it then becomes ready.
@@ -294,16 +302,8 @@ impl Sup {
             Command::SetAutoFix(p) => self.opts.auto_fix = p,
             Command::SetBackoff(b) => self.opts.backoff = b,
             Command::SetFallbacks(f) => self.opts.fallbacks = *f,
-            Command::ForgetPattern(id) => {
-                if self.patterns.forget(&id) {
-                    self.save_patterns();
-                }
-            }
-            Command::ResetPattern(id) => {
-                if self.patterns.reset_stats(&id) {
-                    self.save_patterns();
-                }
-            }
+            Command::ForgetPattern(id) => self.learn(Learn::Forget(id)),
+            Command::ResetPattern(id) => self.learn(Learn::Reset(id)),
             Command::Shutdown => self.begin_shutdown(),
         }
     }
@@ -724,8 +724,7 @@ impl Sup {
         let id = self.next_incident;
         self.next_incident += 1;
         let key = format!("{}#{id}", self.opts.run_id);
-        self.patterns.record_incident(&key, &incident, now_secs());
-        self.save_patterns();
+        self.learn(Learn::Incident { key, incident: incident.clone(), at: now_secs() });
         let actions = self.offered(&incident, holder.as_ref());
         let steps = manual_steps(incident.error_type, &incident.facts, Os::current());
         self.incidents.insert(id, IncidentRecord { service: name.to_string(), incident: incident.clone(), holder: holder.clone(), undo: BTreeMap::new() });
@@ -753,12 +752,43 @@ impl Sup {
         offered
     }
 
-    fn save_patterns(&mut self) {
-        if let Some(store) = &self.opts.store
-            && let Err(e) = store.save(PATTERNS_FILE, &self.patterns) {
-                let msg = format!("learned patterns were not saved: {e}");
-                self.emit(Event::Notice(msg));
+    /// Records what was learned and saves it. Another process (a second window, a CLI `run`) may
+    /// have saved the same file since we read it, so the change is applied to the file's current
+    /// content, not to our copy: recording is idempotent per incident key, so nothing counts twice
+    /// and nothing the other process learned is lost.
+    fn learn(&mut self, change: Learn) {
+        let apply = |p: &mut Patterns, change: &Learn| match change {
+            Learn::Incident { key, incident, at } => {
+                p.record_incident(key, incident, *at);
             }
+            Learn::Outcome { key, incident, action, outcome, at } => {
+                p.record_outcome(key, incident, *action, *outcome, *at);
+            }
+            Learn::Forget(id) => {
+                p.forget(id);
+            }
+            Learn::Reset(id) => {
+                p.reset_stats(id);
+            }
+        };
+        if let Some(store) = self.opts.store.clone() {
+            let current = store.load::<Patterns>(PATTERNS_FILE);
+            // A file damaged since we read it was set aside by `load`; start again from what we know.
+            let mut patterns = if current.notice.is_some() { self.patterns.clone() } else { current.value };
+            if let Some(n) = current.notice {
+                self.emit(Event::Notice(n));
+            }
+            apply(&mut patterns, &change);
+            if let Err(e) = store.save(PATTERNS_FILE, &patterns) {
+                // Keep what we know in memory; the next save tries again with it.
+                apply(&mut self.patterns, &change);
+                self.emit(Event::Notice(format!("learned patterns were not saved: {e}")));
+            } else {
+                self.patterns = patterns;
+            }
+        } else {
+            apply(&mut self.patterns, &change);
+        }
         self.emit(Event::Patterns(Box::new(self.patterns.clone())));
     }
 
@@ -859,8 +889,7 @@ impl Sup {
             && let Some(rec) = self.incidents.get(&incident) {
                 let key = format!("{}#{incident}", self.opts.run_id);
                 let inc = rec.incident.clone();
-                self.patterns.record_outcome(&key, &inc, action, outcome, now_secs());
-                self.save_patterns();
+                self.learn(Learn::Outcome { key, incident: inc, action, outcome, at: now_secs() });
             }
         self.emit(Event::ActionFinished { incident, service: name.to_string(), action, success, message: message.clone(), undoable });
         if !success {
