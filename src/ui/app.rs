@@ -435,7 +435,7 @@ impl eframe::App for MedicApp {
         self.deliver_notifications(self.visible && focused);
         let health = self.state.health();
         let c = self.state.counts();
-        let tooltip = format!("Startup Medic — {}: {} ready, {} failed", self.state.profile_name, c.ready, c.failed);
+        let tooltip = format!("Startup Medic — {}: {} ready, {} failed", self.state.profile.name, c.ready, c.failed);
         if let Some(t) = &mut self.tray {
             t.set_health(health, &tooltip);
         }
@@ -467,7 +467,7 @@ impl eframe::App for MedicApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        if let Some(p) = &self.state.profile_path {
+        if let Some(p) = &self.state.profile.path {
             storage.set_string(LAST_PROFILE_KEY, p.to_string_lossy().into_owned());
         }
         let recent: Vec<String> = self.state.recent.iter().map(|p| p.to_string_lossy().into_owned()).collect();
@@ -540,8 +540,8 @@ pub fn next_tick(state: &AppState, now: Instant) -> Option<Duration> {
 
 fn status_ui(ui: &mut Ui, state: &mut AppState) {
     ui.horizontal(|ui| {
-        ui.label(RichText::new(&state.profile_name).strong());
-        if let Some(p) = &state.profile_path {
+        ui.label(RichText::new(&state.profile.name).strong());
+        if let Some(p) = &state.profile.path {
             ui.label(RichText::new(p.display().to_string()).weak());
         } else {
             ui.label(RichText::new("(embedded demo)").weak());

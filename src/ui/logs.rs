@@ -9,7 +9,7 @@ use egui::text::{LayoutJob, TextFormat};
 use egui::{Color32, FontId, Key, RichText, Ui};
 
 use crate::protocol::Stream;
-use crate::ui::logbuf::{Filter, LogBuffer, ansi_spans};
+use crate::ui::logbuf::{LogBuffer, ansi_spans};
 use crate::ui::theme;
 
 /// Time a frame may spend searching.
@@ -230,10 +230,4 @@ fn row_job(logs: &LogBuffer, line: &crate::ui::logbuf::LogLine, font: &FontId, v
         at = end;
     }
     job
-}
-
-/// Filter helper for tests and the tray: show only one service.
-pub fn only_service(logs: &mut LogBuffer, name: &str) {
-    let i = logs.service_index(name);
-    logs.set_filter(Filter { service: Some(i), ..Filter::default() });
 }

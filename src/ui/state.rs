@@ -12,7 +12,7 @@ use crate::ui::fallbacks::FallbackEditor;
 use crate::ui::patterns::PatternsView;
 use crate::ui::profile_editor::ProfileEditor;
 use crate::engine::actions::ActionId;
-use crate::profile::{Profile, Ready};
+use crate::profile::Profile;
 use crate::protocol::{Command, Event, IncidentId, OfferedAction, PortHolder, ServiceState, Stream};
 use crate::settings::AutoFixPolicy;
 use crate::ui::logbuf::LogBuffer;
@@ -41,8 +41,6 @@ pub struct ServiceView {
     starts: u32,
     /// Bind host, for the URL.
     pub host: String,
-    /// An HTTP readiness URL from the profile (placeholders unresolved).
-    pub ready_url: Option<String>,
 }
 
 impl ServiceView {
@@ -173,10 +171,6 @@ pub enum Health {
 
 /// Everything the window shows.
 pub struct AppState {
-    /// The profile's display name.
-    pub profile_name: String,
-    /// Where it came from (`None`: the embedded demo).
-    pub profile_path: Option<std::path::PathBuf>,
     /// Services in profile order.
     pub services: Vec<ServiceView>,
     /// Live logs.
@@ -296,16 +290,10 @@ impl AppState {
                     restarts: 0,
                     starts: 0,
                     host: s.host.clone(),
-                    ready_url: match &s.ready {
-                        Ready::Http(u) => Some(u.clone()),
-                        _ => None,
-                    },
                 }
             })
             .collect();
         AppState {
-            profile_name: profile.name.clone(),
-            profile_path: profile.path.clone(),
             services,
             logs,
             log_view: LogView::new(),
