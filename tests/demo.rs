@@ -5,6 +5,8 @@
 #![cfg(unix)]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,12 +14,9 @@ use std::time::{Duration, Instant};
 use startup_medic::engine::ErrorType;
 use startup_medic::engine::actions::{ActionId, Risk};
 use startup_medic::engine::fallback::Fallbacks;
-use startup_medic::engine::retry::BackoffPolicy;
-use startup_medic::engine::rules::Classifier;
 use startup_medic::protocol::{Command, ServiceState};
 use startup_medic::settings::AutoFixPolicy;
 use startup_medic::store::Store;
-use startup_medic::supervisor::{self, Options};
 use startup_medic::ui::state::AppState;
 use startup_medic::ui::worker::Worker;
 
@@ -54,15 +53,7 @@ fn start_demo(home: &Path, before: Vec<Command>) -> (Worker, AppState, u16) {
     profile.services[1].port = Some(shared);
     profile.services[2].port = Some(web);
     let mut state = AppState::new(&profile, 10_000, AutoFixPolicy::Off);
-    let opts = Options {
-        auto_fix: AutoFixPolicy::Off,
-        backoff: BackoffPolicy::default(),
-        fallbacks: Fallbacks::default(),
-        store: Some(Store::at(home)),
-        run_id: supervisor::new_run_id(),
-        stop_grace: Duration::from_secs(3),
-        classifier: Classifier::builtin().0,
-    };
+    let opts = common::options(Some(home));
     let worker = Worker::spawn(profile, opts, || {}).unwrap();
     for c in before {
         state.send(c);

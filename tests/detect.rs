@@ -2,6 +2,8 @@
 //! that really starts its project.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -101,15 +103,7 @@ fn a_detected_profile_starts_its_project() {
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (etx, erx) = std::sync::mpsc::channel();
-    let opts = startup_medic::supervisor::Options {
-        auto_fix: startup_medic::settings::AutoFixPolicy::Off,
-        backoff: Default::default(),
-        fallbacks: Default::default(),
-        store: None,
-        run_id: startup_medic::supervisor::new_run_id(),
-        stop_grace: Duration::from_secs(3),
-        classifier: startup_medic::engine::rules::Classifier::builtin().0,
-    };
+    let opts = common::options(None);
     let t = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(startup_medic::supervisor::run(profile, opts, rx, Box::new(move |e| {

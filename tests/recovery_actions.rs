@@ -4,6 +4,8 @@
 #![cfg(unix)]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Proc, Stdio};
 use std::sync::mpsc as std_mpsc;
@@ -11,14 +13,9 @@ use std::time::{Duration, Instant};
 
 use startup_medic::engine::ErrorType;
 use startup_medic::engine::actions::ActionId;
-use startup_medic::engine::fallback::Fallbacks;
-use startup_medic::engine::retry::BackoffPolicy;
-use startup_medic::engine::rules::Classifier;
 use startup_medic::profile::Profile;
 use startup_medic::protocol::{Command, Event, IncidentId};
-use startup_medic::settings::AutoFixPolicy;
-use startup_medic::store::Store;
-use startup_medic::supervisor::{self, Options};
+use startup_medic::supervisor;
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -36,15 +33,7 @@ impl Harness {
         let profile = Profile::load(profile_path).unwrap();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let (etx, erx) = std_mpsc::channel();
-        let opts = Options {
-            auto_fix: AutoFixPolicy::Off,
-            backoff: BackoffPolicy::default(),
-            fallbacks: Fallbacks::default(),
-            store: Some(Store::at(home)),
-            run_id: supervisor::new_run_id(),
-            stop_grace: Duration::from_secs(3),
-            classifier: Classifier::builtin().0,
-        };
+        let opts = common::options(Some(home));
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(supervisor::run(profile, opts, rx, Box::new(move |e| {
