@@ -60,7 +60,6 @@ const MAX_RECENT: usize = 8;
 pub struct MedicApp {
     /// What the window shows.
     pub state: AppState,
-    settings: Settings,
     store: Option<Store>,
     classifier: Classifier,
     /// A profile waiting for the old stack to stop (the thread stopping it).
@@ -110,7 +109,6 @@ impl MedicApp {
         }
         let mut app = MedicApp {
             state,
-            settings: launch.settings,
             store: launch.store,
             classifier,
             pending_switch: None,
@@ -127,8 +125,8 @@ impl MedicApp {
 
     fn start_worker(&mut self, ctx: &egui::Context, profile: Profile, autostart: bool) {
         let opts = crate::supervisor::Options {
-            auto_fix: self.settings.auto_fix,
-            backoff: self.settings.backoff.clone(),
+            auto_fix: self.state.settings.auto_fix,
+            backoff: self.state.settings.backoff.clone(),
             fallbacks: self.state.fallback_editor.saved.clone(),
             store: self.store.clone(),
             run_id: crate::supervisor::new_run_id(),
@@ -172,11 +170,11 @@ impl MedicApp {
         }
         let Some((profile, handle)) = self.pending_switch.take() else { return };
         let _ = handle.join();
-        let mut state = AppState::new(&profile, self.settings.log_buffer_lines, self.settings.auto_fix);
+        let mut state = AppState::new(&profile, self.state.settings.log_buffer_lines, self.state.settings.auto_fix);
         state.recent = std::mem::take(&mut self.state.recent);
         state.fallback_editor = self.state.fallback_editor.clone();
-        state.settings = self.settings.clone();
-        state.settings_draft = self.settings.clone();
+        state.settings = self.state.settings.clone();
+        state.settings_draft = self.state.settings.clone();
         state.patterns = std::mem::take(&mut self.state.patterns);
         state.tab = self.state.tab;
         self.state = state;
@@ -213,15 +211,14 @@ impl MedicApp {
                 },
                 Request::SaveSettings(new) => match self.store.as_ref().map(|s| (s.save(SETTINGS_FILE, &*new), s.path(SETTINGS_FILE))) {
                     Some((Ok(()), path)) => {
-                        if new.auto_fix != self.settings.auto_fix {
+                        if new.auto_fix != self.state.settings.auto_fix {
                             self.state.send(Command::SetAutoFix(new.auto_fix));
                         }
-                        if new.backoff != self.settings.backoff {
+                        if new.backoff != self.state.settings.backoff {
                             self.state.send(Command::SetBackoff(new.backoff.clone()));
                         }
                         self.state.logs.set_capacity(new.log_buffer_lines);
                         apply_theme(ctx, new.theme);
-                        self.settings = (*new).clone();
                         self.state.settings = (*new).clone();
                         self.state.settings_draft = *new;
                         self.notice(format!("settings saved and applied: {}", path.display()));
@@ -360,7 +357,7 @@ impl MedicApp {
 
     fn deliver_notifications(&mut self, in_view: bool) {
         let pending = std::mem::take(&mut self.state.notifications);
-        if in_view || !self.settings.notifications || self.notify_failed {
+        if in_view || !self.state.settings.notifications || self.notify_failed {
             return;
         }
         for n in pending {
@@ -447,7 +444,7 @@ impl eframe::App for MedicApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         if ctx.input(|i| i.viewport().close_requested()) && !self.quitting {
-            if self.tray.is_some() && self.settings.close_to_tray {
+            if self.tray.is_some() && self.state.settings.close_to_tray {
                 ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
                 self.show_window(&ctx, false);
             } else {
@@ -547,7 +544,7 @@ fn status_ui(ui: &mut Ui, state: &mut AppState) {
             ui.label(RichText::new("(embedded demo)").weak());
         }
         ui.separator();
-        let mut auto = state.auto_fix == AutoFixPolicy::SafeOnly;
+        let mut auto = state.settings.auto_fix == AutoFixPolicy::SafeOnly;
         if ui.checkbox(&mut auto, "Auto-fix (safe fixes only)").on_hover_text("Run fixes that need no consent by themselves, best first, with backoff").changed() {
             state.send(Command::SetAutoFix(if auto { AutoFixPolicy::SafeOnly } else { AutoFixPolicy::Off }));
         }

@@ -141,7 +141,7 @@ pub fn diagnostics(state: &AppState, profile: &Profile) -> String {
     r.push_str("# Startup Medic diagnostics\n\n");
     r.push_str(&format!("app: startup-medic {}\n", env!("CARGO_PKG_VERSION")));
     r.push_str(&format!("os: {} {} ({})\n", std::env::consts::OS, sysinfo::System::os_version().unwrap_or_default(), std::env::consts::ARCH));
-    r.push_str(&format!("auto-fix: {:?}\n\n## Profile \"{}\"\n", state.auto_fix, profile.name));
+    r.push_str(&format!("auto-fix: {:?}\n\n## Profile \"{}\"\n", state.settings.auto_fix, profile.name));
     for s in &profile.services {
         let command: Vec<String> = s.command.iter().map(|a| redact(a)).collect();
         r.push_str(&format!("- {}: {}\n", s.name, redact(&command.join(" "))));

@@ -179,8 +179,6 @@ pub struct AppState {
     pub log_view: LogView,
     /// Incidents, oldest first.
     pub incidents: Vec<IncidentView>,
-    /// The auto-fix policy as last sent.
-    pub auto_fix: AutoFixPolicy,
     /// Recent notices (newest last, bounded).
     pub notices: Vec<String>,
     /// A consent dialog to show.
@@ -205,7 +203,7 @@ pub struct AppState {
     pub profile_editor: ProfileEditor,
     /// The fallback editor.
     pub fallback_editor: FallbackEditor,
-    /// The settings in force.
+    /// The settings in force (the auto-fix policy as last sent included).
     pub settings: Settings,
     /// The settings being edited.
     pub settings_draft: Settings,
@@ -298,7 +296,6 @@ impl AppState {
             logs,
             log_view: LogView::new(),
             incidents: Vec::new(),
-            auto_fix,
             notices: Vec::new(),
             consent: None,
             outbox: Vec::new(),
@@ -386,7 +383,6 @@ impl AppState {
     /// Queues a command.
     pub fn send(&mut self, command: Command) {
         if let Command::SetAutoFix(p) = command {
-            self.auto_fix = p;
             self.settings.auto_fix = p;
             self.settings_draft.auto_fix = p;
         }
