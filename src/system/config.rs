@@ -101,13 +101,7 @@ pub fn restore(repair: &Repair) -> Result<String, String> {
 }
 
 fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("cannot write beside {}: {e}", path.display()))?;
-    tmp.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-    tmp.as_file().sync_all().map_err(|e| e.to_string())?;
-    tmp.persist(path).map_err(|e| format!("cannot replace {}: {}", path.display(), e.error))?;
-    Ok(())
+    crate::store::write_atomic(path, text.as_bytes()).map_err(|e| format!("cannot replace {}: {e}", path.display()))
 }
 
 #[cfg(test)]
