@@ -101,27 +101,22 @@ fn a_detected_profile_starts_its_project() {
     startup_medic::profile::save(&d.profile, &path).unwrap();
     let profile = Profile::load(&path).unwrap();
 
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (etx, erx) = std::sync::mpsc::channel();
-    let opts = common::options(None);
-    let t = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(startup_medic::supervisor::run(profile, opts, rx, Box::new(move |e| {
-            let _ = etx.send(e);
-        })));
-    });
-    tx.send(Command::Start(None)).unwrap();
+    let mut worker = startup_medic::ui::worker::Worker::spawn(profile, common::options(None), || {}).unwrap();
+    assert!(worker.send(Command::Start(None)));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match erx.recv_timeout(left).expect("web became ready in time") {
-            Event::Ready { service, port: p } if service == "web" => {
-                assert_eq!(p, Some(port));
-                break;
+    let mut ready = None;
+    while ready.is_none() {
+        assert!(std::time::Instant::now() < deadline, "web did not become ready in time");
+        worker.drain(Duration::from_millis(50), |e| {
+            if let Event::Ready { service, port: p } = e
+                && service == "web"
+            {
+                ready = Some(p);
             }
-            _ => {}
-        }
+        });
+        std::thread::sleep(Duration::from_millis(20));
     }
+    assert_eq!(ready, Some(Some(port)));
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     use std::io::{Read, Write};
     write!(s, "GET /index.html HTTP/1.0\r\n\r\n").unwrap();
@@ -129,6 +124,5 @@ fn a_detected_profile_starts_its_project() {
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.read_to_string(&mut body).unwrap();
     assert!(body.contains("hello from the project"), "{body}");
-    tx.send(Command::Shutdown).unwrap();
-    t.join().unwrap();
+    worker.shutdown();
 }
