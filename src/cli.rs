@@ -33,21 +33,30 @@ pub fn load_classifier(store: Option<&Store>, warn: &mut dyn FnMut(String)) -> C
     let user = store.and_then(|s| match s.read_optional(RULES_FILE) {
         Ok(text) => text,
         Err(e) => {
-            warn(format!("your rules file could not be read ({e}); using the built-in rules: {}", s.path(RULES_FILE).display()));
+            warn(format!(
+                "your rules file could not be read ({e}); using the built-in rules: {}",
+                s.path(RULES_FILE).display()
+            ));
             None
         }
     });
     let (classifier, problems) = Classifier::with_user_rules(user.as_deref());
     for p in problems {
-        let place = store.map(|s| s.path(RULES_FILE).display().to_string()).unwrap_or_default();
-        warn(format!("{p}; that rule is skipped, the others work: {place}"));
+        let place = store
+            .map(|s| s.path(RULES_FILE).display().to_string())
+            .unwrap_or_default();
+        warn(format!(
+            "{p}; that rule is skipped, the others work: {place}"
+        ));
     }
     classifier
 }
 
 /// Learned patterns; a damaged file is set aside and reported to `warn`.
 pub fn load_patterns(store: Option<&Store>, warn: &mut dyn FnMut(String)) -> Patterns {
-    let Some(store) = store else { return Patterns::default() };
+    let Some(store) = store else {
+        return Patterns::default();
+    };
     let loaded = store.load::<Patterns>(PATTERNS_FILE);
     if let Some(n) = loaded.notice {
         warn(n);
@@ -80,8 +89,13 @@ struct IncidentJson<'a> {
 pub fn classify(file: Option<&Path>, json: bool) -> i32 {
     let mut bytes = Vec::new();
     let read = match file.filter(|p| p.as_os_str() != "-") {
-        Some(path) => std::fs::read(path).map(|b| bytes = b).map_err(|e| format!("cannot read {}: {e}", path.display())),
-        None => std::io::stdin().read_to_end(&mut bytes).map(|_| ()).map_err(|e| format!("cannot read standard input: {e}")),
+        Some(path) => std::fs::read(path)
+            .map(|b| bytes = b)
+            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        None => std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map(|_| ())
+            .map_err(|e| format!("cannot read standard input: {e}")),
     };
     if let Err(message) = read {
         eprintln!("startup-medic: {message}");
@@ -101,14 +115,23 @@ pub fn classify(file: Option<&Path>, json: bool) -> i32 {
         write_report(&mut out, &incidents, &patterns, color)
     };
     if let Err(e) = result
-        && e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("startup-medic: cannot write the report: {e}");
-            return EXIT_USAGE;
-        }
-    if incidents.is_empty() { EXIT_OK } else { EXIT_INCIDENTS }
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("startup-medic: cannot write the report: {e}");
+        return EXIT_USAGE;
+    }
+    if incidents.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_INCIDENTS
+    }
 }
 
-fn write_json(out: &mut impl Write, incidents: &[Incident], patterns: &Patterns) -> std::io::Result<()> {
+fn write_json(
+    out: &mut impl Write,
+    incidents: &[Incident],
+    patterns: &Patterns,
+) -> std::io::Result<()> {
     for incident in incidents {
         let ranked = patterns.rank(incident, &candidates(incident));
         let row = IncidentJson {
@@ -124,8 +147,19 @@ fn write_json(out: &mut impl Write, incidents: &[Incident], patterns: &Patterns)
     Ok(())
 }
 
-fn write_report(out: &mut impl Write, incidents: &[Incident], patterns: &Patterns, color: bool) -> std::io::Result<()> {
-    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+fn write_report(
+    out: &mut impl Write,
+    incidents: &[Incident],
+    patterns: &Patterns,
+    color: bool,
+) -> std::io::Result<()> {
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
     for (n, incident) in incidents.iter().enumerate() {
         if n > 0 {
             writeln!(out)?;
@@ -138,21 +172,39 @@ fn write_report(out: &mut impl Write, incidents: &[Incident], patterns: &Pattern
             incident.message
         )?;
         if !incident.facts.is_empty() {
-            let facts: Vec<String> = incident.facts.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let facts: Vec<String> = incident
+                .facts
+                .0
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             writeln!(out, "  facts: {}", facts.join(", "))?;
         }
         if incident.context.len() > 1 {
-            writeln!(out, "  lines {}–{} grouped", incident.first_line, incident.first_line + incident.context.len() - 1)?;
+            writeln!(
+                out,
+                "  lines {}–{} grouped",
+                incident.first_line,
+                incident.first_line + incident.context.len() - 1
+            )?;
         }
         let ranked = patterns.rank(incident, &candidates(incident));
         if ranked.is_empty() {
             writeln!(out, "  no automatic fix; by hand:")?;
-            for step in crate::engine::actions::manual_steps(incident.error_type, &incident.facts, crate::engine::actions::Os::current()) {
+            for step in crate::engine::actions::manual_steps(
+                incident.error_type,
+                &incident.facts,
+                crate::engine::actions::Os::current(),
+            ) {
                 writeln!(out, "    - {step}")?;
             }
         }
         for (i, r) in ranked.iter().enumerate() {
-            let consent = if r.needs_consent { format!(", asks first: {}", r.risk.label()) } else { String::new() };
+            let consent = if r.needs_consent {
+                format!(", asks first: {}", r.risk.label())
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
                 "  {}. {} ({}){consent}\n     {}",
@@ -194,7 +246,11 @@ pub fn stats(json: bool) -> i32 {
     let patterns = load_patterns(store.as_ref(), &mut warn_stderr);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let result = if json { write_stats_json(&mut out, &patterns) } else { write_stats_table(&mut out, &patterns, store.as_ref()) };
+    let result = if json {
+        write_stats_json(&mut out, &patterns)
+    } else {
+        write_stats_table(&mut out, &patterns, store.as_ref())
+    };
     match result {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             eprintln!("startup-medic: cannot write the statistics: {e}");
@@ -211,19 +267,45 @@ fn write_stats_json(out: &mut impl Write, patterns: &Patterns) -> std::io::Resul
             error_type: p.error_type.id(),
             occurrences: p.occurrences,
             last_seen: &p.last_seen,
-            actions: p.actions.iter().map(|(a, s)| (a.id(), TriedJson { tried: s.tried, succeeded: s.succeeded })).collect(),
+            actions: p
+                .actions
+                .iter()
+                .map(|(a, s)| {
+                    (
+                        a.id(),
+                        TriedJson {
+                            tried: s.tried,
+                            succeeded: s.succeeded,
+                        },
+                    )
+                })
+                .collect(),
         };
-        writeln!(out, "{}", serde_json::to_string(&row).map_err(std::io::Error::other)?)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&row).map_err(std::io::Error::other)?
+        )?;
     }
     Ok(())
 }
 
-fn write_stats_table(out: &mut impl Write, patterns: &Patterns, store: Option<&Store>) -> std::io::Result<()> {
+fn write_stats_table(
+    out: &mut impl Write,
+    patterns: &Patterns,
+    store: Option<&Store>,
+) -> std::io::Result<()> {
     if patterns.patterns.is_empty() {
-        let place = store.map(|s| s.path(PATTERNS_FILE).display().to_string()).unwrap_or_default();
+        let place = store
+            .map(|s| s.path(PATTERNS_FILE).display().to_string())
+            .unwrap_or_default();
         return writeln!(out, "no failure patterns learned yet ({place})");
     }
-    writeln!(out, "{:<40} {:>5}  {:<20}  best action", "pattern", "seen", "last seen")?;
+    writeln!(
+        out,
+        "{:<40} {:>5}  {:<20}  best action",
+        "pattern", "seen", "last seen"
+    )?;
     for p in patterns.patterns.values() {
         let best = p
             .actions
@@ -231,7 +313,11 @@ fn write_stats_table(out: &mut impl Write, patterns: &Patterns, store: Option<&S
             .max_by(|a, b| a.1.success_estimate().total_cmp(&b.1.success_estimate()))
             .map(|(a, s)| format!("{} ({} of {})", a.id(), s.succeeded, s.tried))
             .unwrap_or_else(|| "none tried".into());
-        writeln!(out, "{:<40} {:>5}  {:<20}  {best}", p.description, p.occurrences, p.last_seen)?;
+        writeln!(
+            out,
+            "{:<40} {:>5}  {:<20}  {best}",
+            p.description, p.occurrences, p.last_seen
+        )?;
     }
     Ok(())
 }
@@ -257,37 +343,84 @@ fn load_profile(path: &Path) -> Option<Profile> {
 fn event_json(e: &Event) -> Option<serde_json::Value> {
     use serde_json::json;
     Some(match e {
-        Event::Log { service, stream, line } => json!({"event": "log", "service": service, "stream": stream, "line": line}),
-        Event::State { service, state, pid, port } => {
+        Event::Log {
+            service,
+            stream,
+            line,
+        } => json!({"event": "log", "service": service, "stream": stream, "line": line}),
+        Event::State {
+            service,
+            state,
+            pid,
+            port,
+        } => {
             let mut v = json!({"event": "state", "service": service, "pid": pid, "port": port});
-            if let (Some(obj), Ok(serde_json::Value::Object(s))) = (v.as_object_mut(), serde_json::to_value(state)) {
+            if let (Some(obj), Ok(serde_json::Value::Object(s))) =
+                (v.as_object_mut(), serde_json::to_value(state))
+            {
                 obj.extend(s);
             }
             v
         }
-        Event::Incident { id, service, incident, holder, actions, .. } => json!({
+        Event::Incident {
+            id,
+            service,
+            incident,
+            holder,
+            actions,
+            ..
+        } => json!({
             "event": "incident", "id": id, "service": service, "type": incident.error_type.id(),
             "message": incident.message, "facts": incident.facts,
             "actions": actions.iter().map(|a| a.action.id()).collect::<Vec<_>>(),
             "holder": holder,
         }),
-        Event::ActionStarted { incident, service, action } => json!({"event": "action_started", "incident": incident, "service": service, "action": action.id()}),
-        Event::ActionFinished { incident, service, action, success, message, undoable } => json!({
+        Event::ActionStarted {
+            incident,
+            service,
+            action,
+        } => {
+            json!({"event": "action_started", "incident": incident, "service": service, "action": action.id()})
+        }
+        Event::ActionFinished {
+            incident,
+            service,
+            action,
+            success,
+            message,
+            undoable,
+        } => json!({
             "event": "action", "incident": incident, "service": service, "action": action.id(),
             "success": success, "message": message, "undoable": undoable,
         }),
-        Event::Ready { service, port } => json!({"event": "ready", "service": service, "port": port}),
-        Event::Exited { service, code } => json!({"event": "exited", "service": service, "code": code}),
-        Event::GaveUp { service, reason } => json!({"event": "gave_up", "service": service, "reason": reason}),
+        Event::Ready { service, port } => {
+            json!({"event": "ready", "service": service, "port": port})
+        }
+        Event::Exited { service, code } => {
+            json!({"event": "exited", "service": service, "code": code})
+        }
+        Event::GaveUp { service, reason } => {
+            json!({"event": "gave_up", "service": service, "reason": reason})
+        }
         Event::Notice(text) => json!({"event": "notice", "message": text}),
         Event::Finished | Event::Patterns(_) => return None,
     })
 }
 
 fn event_text(e: &Event, color: bool) -> Option<String> {
-    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
     Some(match e {
-        Event::Log { service, stream, line } => {
+        Event::Log {
+            service,
+            stream,
+            line,
+        } => {
             let tag = match stream {
                 Stream::Stdout => paint("36", &format!("{service:>10} |")),
                 Stream::Stderr => paint("33", &format!("{service:>10} !")),
@@ -297,27 +430,77 @@ fn event_text(e: &Event, color: bool) -> Option<String> {
         }
         Event::State { service, state, .. } => {
             let s = match state {
-                ServiceState::Recovering { retry_in_ms } => format!("recovering, next try in {} s", retry_in_ms.div_ceil(1000)),
-                other => serde_json::to_value(other).ok().and_then(|v| v.get("state").and_then(|s| s.as_str()).map(String::from)).unwrap_or_default(),
+                ServiceState::Recovering { retry_in_ms } => {
+                    format!("recovering, next try in {} s", retry_in_ms.div_ceil(1000))
+                }
+                other => serde_json::to_value(other)
+                    .ok()
+                    .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(String::from))
+                    .unwrap_or_default(),
             };
             paint("2", &format!("{service:>10} = {s}"))
         }
-        Event::Incident { service, incident, actions, .. } => {
-            let mut t = format!("{} {}", paint("1;31", &format!("{service:>10} ✗ [{}]", incident.error_type.id())), incident.message);
+        Event::Incident {
+            service,
+            incident,
+            actions,
+            ..
+        } => {
+            let mut t = format!(
+                "{} {}",
+                paint(
+                    "1;31",
+                    &format!("{service:>10} ✗ [{}]", incident.error_type.id())
+                ),
+                incident.message
+            );
             for (i, a) in actions.iter().enumerate() {
                 let consent = if a.needs_consent { " (asks first)" } else { "" };
-                t.push_str(&format!("\n{:>13}{}. {}{consent} — {}", "", i + 1, a.action.id(), a.why));
+                t.push_str(&format!(
+                    "\n{:>13}{}. {}{consent} — {}",
+                    "",
+                    i + 1,
+                    a.action.id(),
+                    a.why
+                ));
             }
             t
         }
-        Event::ActionStarted { service, action, .. } => paint("35", &format!("{service:>10} → {}", action.info().label)),
-        Event::ActionFinished { service, action, success, message, .. } => {
-            let mark = if *success { paint("1;32", "✓") } else { paint("1;31", "✗") };
+        Event::ActionStarted {
+            service, action, ..
+        } => paint("35", &format!("{service:>10} → {}", action.info().label)),
+        Event::ActionFinished {
+            service,
+            action,
+            success,
+            message,
+            ..
+        } => {
+            let mark = if *success {
+                paint("1;32", "✓")
+            } else {
+                paint("1;31", "✗")
+            };
             format!("{service:>10} {mark} {}: {message}", action.id())
         }
-        Event::Ready { service, port } => paint("1;32", &format!("{service:>10} ready{}", port.map(|p| format!(" on port {p}")).unwrap_or_default())),
-        Event::Exited { service, code } => paint("2", &format!("{service:>10} exited{}", code.map(|c| format!(" with code {c}")).unwrap_or_else(|| " (signal)".into()))),
-        Event::GaveUp { service, reason } => paint("1;31", &format!("{service:>10} gave up: {reason}")),
+        Event::Ready { service, port } => paint(
+            "1;32",
+            &format!(
+                "{service:>10} ready{}",
+                port.map(|p| format!(" on port {p}")).unwrap_or_default()
+            ),
+        ),
+        Event::Exited { service, code } => paint(
+            "2",
+            &format!(
+                "{service:>10} exited{}",
+                code.map(|c| format!(" with code {c}"))
+                    .unwrap_or_else(|| " (signal)".into())
+            ),
+        ),
+        Event::GaveUp { service, reason } => {
+            paint("1;31", &format!("{service:>10} gave up: {reason}"))
+        }
         Event::Notice(text) => paint("33", &format!("note: {text}")),
         // The learned patterns are for the window; `stats` prints them.
         Event::Finished | Event::Patterns(_) => return None,
@@ -326,7 +509,9 @@ fn event_text(e: &Event, color: bool) -> Option<String> {
 
 /// Settings and fallbacks from the store (damaged files set aside and reported to `warn`).
 pub fn load_settings(store: Option<&Store>, warn: &mut dyn FnMut(String)) -> (Settings, Fallbacks) {
-    let Some(store) = store else { return (Settings::default(), Fallbacks::default()) };
+    let Some(store) = store else {
+        return (Settings::default(), Fallbacks::default());
+    };
     let s = store.load::<Settings>(SETTINGS_FILE);
     let f = store.load::<Fallbacks>(FALLBACKS_FILE);
     for n in [s.notice, f.notice].into_iter().flatten() {
@@ -337,12 +522,18 @@ pub fn load_settings(store: Option<&Store>, warn: &mut dyn FnMut(String)) -> (Se
 
 /// `run --profile FILE [--auto-fix] [--json]`: returns the exit status.
 pub fn run(profile_path: &Path, auto_fix: bool, json: bool) -> i32 {
-    let Some(profile) = load_profile(profile_path) else { return EXIT_USAGE };
+    let Some(profile) = load_profile(profile_path) else {
+        return EXIT_USAGE;
+    };
     let store = open_store(&mut warn_stderr);
     let classifier = load_classifier(store.as_ref(), &mut warn_stderr);
     let (settings, fallbacks) = load_settings(store.as_ref(), &mut warn_stderr);
     let opts = crate::supervisor::Options {
-        auto_fix: if auto_fix { AutoFixPolicy::SafeOnly } else { settings.auto_fix },
+        auto_fix: if auto_fix {
+            AutoFixPolicy::SafeOnly
+        } else {
+            settings.auto_fix
+        },
         backoff: settings.backoff,
         fallbacks,
         store,
@@ -350,7 +541,10 @@ pub fn run(profile_path: &Path, auto_fix: bool, json: bool) -> i32 {
         stop_grace: std::time::Duration::from_secs(5),
         classifier,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("startup-medic: cannot start the async runtime: {e}");
@@ -359,7 +553,11 @@ pub fn run(profile_path: &Path, auto_fix: bool, json: bool) -> i32 {
     };
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let sink: crate::supervisor::Sink = Box::new(move |e: Event| {
-        let line = if json { event_json(&e).map(|v| v.to_string()) } else { event_text(&e, color) };
+        let line = if json {
+            event_json(&e).map(|v| v.to_string())
+        } else {
+            event_text(&e, color)
+        };
         if let Some(l) = line {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{l}");
@@ -384,7 +582,11 @@ async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
             (Ok(mut i), Ok(mut t), Ok(mut h)) => {
                 tokio::select! { _ = i.recv() => {}, _ = t.recv() => {}, _ = h.recv() => {} }
             }
@@ -401,7 +603,9 @@ async fn wait_for_stop_signal() {
 
 /// `doctor --profile FILE [--json]`: 0 when nothing blocks the start, 1 otherwise.
 pub fn doctor(profile_path: &Path, json: bool) -> i32 {
-    let Some(profile) = load_profile(profile_path) else { return EXIT_USAGE };
+    let Some(profile) = load_profile(profile_path) else {
+        return EXIT_USAGE;
+    };
     let findings = crate::doctor::check(&profile);
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut out = std::io::stdout().lock();
@@ -410,17 +614,49 @@ pub fn doctor(profile_path: &Path, json: bool) -> i32 {
             serde_json::to_string(f).unwrap_or_default()
         } else {
             let mark = match f.status {
-                crate::doctor::Level::Ok => if color { "\x1b[32m[✓]\x1b[0m" } else { "[✓]" },
-                crate::doctor::Level::Warning => if color { "\x1b[33m[!]\x1b[0m" } else { "[!]" },
-                crate::doctor::Level::Error => if color { "\x1b[31m[✗]\x1b[0m" } else { "[✗]" },
+                crate::doctor::Level::Ok => {
+                    if color {
+                        "\x1b[32m[✓]\x1b[0m"
+                    } else {
+                        "[✓]"
+                    }
+                }
+                crate::doctor::Level::Warning => {
+                    if color {
+                        "\x1b[33m[!]\x1b[0m"
+                    } else {
+                        "[!]"
+                    }
+                }
+                crate::doctor::Level::Error => {
+                    if color {
+                        "\x1b[31m[✗]\x1b[0m"
+                    } else {
+                        "[✗]"
+                    }
+                }
             };
             format!("{mark} {:<10} {:<13} {}", f.service, f.check, f.message)
         };
         let _ = writeln!(out, "{line}");
     }
-    let errors = findings.iter().filter(|f| f.status == crate::doctor::Level::Error).count();
+    let errors = findings
+        .iter()
+        .filter(|f| f.status == crate::doctor::Level::Error)
+        .count();
     if !json {
-        let _ = writeln!(out, "\n{}", if errors == 0 { "nothing blocks the start".to_string() } else { format!("{errors} problem{} would block the start", if errors == 1 { "" } else { "s" }) });
+        let _ = writeln!(
+            out,
+            "\n{}",
+            if errors == 0 {
+                "nothing blocks the start".to_string()
+            } else {
+                format!(
+                    "{errors} problem{} would block the start",
+                    if errors == 1 { "" } else { "s" }
+                )
+            }
+        );
     }
     if errors == 0 { EXIT_OK } else { EXIT_INCIDENTS }
 }

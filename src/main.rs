@@ -94,15 +94,37 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let code = match cli.command {
-        Some(Command::Classify { json, file }) => startup_medic::cli::classify(file.as_deref(), json),
-        Some(Command::Stats { json }) => startup_medic::cli::stats(json),
-        Some(Command::Run { profile, auto_fix, json }) => startup_medic::cli::run(&profile, auto_fix, json),
-        Some(Command::Doctor { profile, json }) => startup_medic::cli::doctor(&profile, json),
-        Some(Command::DemoServer { name, host, port, startup_delay_ms, upstream, crash_after_secs }) => {
-            startup_medic::demo::serve(&startup_medic::demo::ServerOptions { name, host, port, startup_delay_ms, upstream, crash_after_secs })
+        Some(Command::Classify { json, file }) => {
+            startup_medic::cli::classify(file.as_deref(), json)
         }
-        None if cli.bench_log_view.is_some() => startup_medic::ui::bench::run(cli.bench_log_view.unwrap_or(0)),
-        None => startup_medic::ui::run(startup_medic::ui::OpenRequest { profile: cli.profile }),
+        Some(Command::Stats { json }) => startup_medic::cli::stats(json),
+        Some(Command::Run {
+            profile,
+            auto_fix,
+            json,
+        }) => startup_medic::cli::run(&profile, auto_fix, json),
+        Some(Command::Doctor { profile, json }) => startup_medic::cli::doctor(&profile, json),
+        Some(Command::DemoServer {
+            name,
+            host,
+            port,
+            startup_delay_ms,
+            upstream,
+            crash_after_secs,
+        }) => startup_medic::demo::serve(&startup_medic::demo::ServerOptions {
+            name,
+            host,
+            port,
+            startup_delay_ms,
+            upstream,
+            crash_after_secs,
+        }),
+        None if cli.bench_log_view.is_some() => {
+            startup_medic::ui::bench::run(cli.bench_log_view.unwrap_or(0))
+        }
+        None => startup_medic::ui::run(startup_medic::ui::OpenRequest {
+            profile: cli.profile,
+        }),
     };
     std::process::exit(code);
 }

@@ -110,13 +110,16 @@ pub fn save(profile: &Profile, path: &Path) -> Result<(), String> {
     let config = ron::ser::PrettyConfig::default()
         .struct_names(false)
         .extensions(ron::extensions::Extensions::IMPLICIT_SOME);
-    let text = ron::ser::to_string_pretty(profile, config).map_err(|e| format!("cannot encode the profile: {e}"))?;
+    let text = ron::ser::to_string_pretty(profile, config)
+        .map_err(|e| format!("cannot encode the profile: {e}"))?;
     if path.is_file() {
         let mut backup = path.as_os_str().to_owned();
         backup.push(".bak");
-        std::fs::copy(path, &backup).map_err(|e| format!("cannot back up {}: {e}", path.display()))?;
+        std::fs::copy(path, &backup)
+            .map_err(|e| format!("cannot back up {}: {e}", path.display()))?;
     }
-    crate::store::write_atomic(path, format!("{text}\n").as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    crate::store::write_atomic(path, format!("{text}\n").as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// A whole profile.
@@ -168,13 +171,17 @@ pub enum ProfileError {
 impl Profile {
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Profile::parse(&text, path)
     }
 
     /// Parses and validates profile text; `path` names it in messages and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Profile, ProfileError> {
-        let options = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let options = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
         let mut profile: Profile = options.from_str(text).map_err(|e| ProfileError::Syntax {
             path: path.to_path_buf(),
             line: e.span.start.line,
@@ -186,7 +193,10 @@ impl Profile {
         if problems.is_empty() {
             Ok(profile)
         } else {
-            Err(ProfileError::Invalid { path: path.to_path_buf(), problems })
+            Err(ProfileError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            })
         }
     }
 
@@ -200,17 +210,26 @@ impl Profile {
         let mut seen = BTreeSet::new();
         for s in &self.services {
             let at = format!("service \"{}\"", s.name);
-            if s.name.trim().is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            if s.name.trim().is_empty()
+                || !s
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
                 problems.push(format!("{at}: name: use letters, digits, - and _ only"));
             }
             if !seen.insert(s.name.as_str()) {
                 problems.push(format!("{at}: name: used by two services"));
             }
             if s.command.first().is_none_or(|c| c.trim().is_empty()) {
-                problems.push(format!("{at}: command: must name a program, e.g. [\"python3\", \"app.py\"]"));
+                problems.push(format!(
+                    "{at}: command: must name a program, e.g. [\"python3\", \"app.py\"]"
+                ));
             }
             if s.port == Some(0) {
-                problems.push(format!("{at}: port: 0 is not a port; use 1–65535 or leave it out"));
+                problems.push(format!(
+                    "{at}: port: 0 is not a port; use 1–65535 or leave it out"
+                ));
             }
             if s.startup_timeout_secs == 0 {
                 problems.push(format!("{at}: startup_timeout_secs: must be at least 1"));
@@ -219,44 +238,61 @@ impl Profile {
                 problems.push(format!("{at}: ready: Tcp needs a port"));
             }
             if let Ready::Log(re) = &s.ready
-                && let Err(e) = regex::Regex::new(re) {
-                    problems.push(format!("{at}: ready: Log regex does not compile: {e}"));
-                }
+                && let Err(e) = regex::Regex::new(re)
+            {
+                problems.push(format!("{at}: ready: Log regex does not compile: {e}"));
+            }
             for d in &s.depends_on {
                 if !names.contains(d.as_str()) {
                     problems.push(format!("{at}: depends_on: no service named \"{d}\""));
                 }
             }
-            let texts = s.command.iter().chain(s.env.values()).chain(match &s.ready {
-                Ready::Http(u) => Some(u),
-                _ => None,
-            });
+            let texts = s
+                .command
+                .iter()
+                .chain(s.env.values())
+                .chain(match &s.ready {
+                    Ready::Http(u) => Some(u),
+                    _ => None,
+                });
             for text in texts {
                 for reference in placeholders(text) {
                     match reference {
                         Placeholder::Port(None) if s.port.is_none() => {
                             problems.push(format!("{at}: uses {{port}} but has no port"));
                         }
-                        Placeholder::Port(Some(other)) => match self.services.iter().find(|o| o.name == other) {
-                            None => problems.push(format!("{at}: {{port:{other}}}: no service named \"{other}\"")),
-                            Some(o) if o.port.is_none() => {
-                                problems.push(format!("{at}: {{port:{other}}}: \"{other}\" has no port"))
+                        Placeholder::Port(Some(other)) => {
+                            match self.services.iter().find(|o| o.name == other) {
+                                None => problems.push(format!(
+                                    "{at}: {{port:{other}}}: no service named \"{other}\""
+                                )),
+                                Some(o) if o.port.is_none() => problems.push(format!(
+                                    "{at}: {{port:{other}}}: \"{other}\" has no port"
+                                )),
+                                _ => {}
                             }
-                            _ => {}
-                        },
+                        }
                         _ => {}
                     }
                 }
             }
         }
         if let Some(cycle) = self.dependency_cycle() {
-            problems.push(format!("depends_on: services depend on each other in a circle: {}", cycle.join(" → ")));
+            problems.push(format!(
+                "depends_on: services depend on each other in a circle: {}",
+                cycle.join(" → ")
+            ));
         }
         problems
     }
 
     fn dependency_cycle(&self) -> Option<Vec<String>> {
-        fn visit<'a>(p: &'a Profile, name: &'a str, stack: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>) -> Option<Vec<String>> {
+        fn visit<'a>(
+            p: &'a Profile,
+            name: &'a str,
+            stack: &mut Vec<&'a str>,
+            done: &mut BTreeSet<&'a str>,
+        ) -> Option<Vec<String>> {
             if let Some(i) = stack.iter().position(|n| *n == name) {
                 let mut cycle: Vec<String> = stack[i..].iter().map(|s| s.to_string()).collect();
                 cycle.push(name.to_string());
@@ -278,7 +314,9 @@ impl Profile {
             None
         }
         let mut done = BTreeSet::new();
-        self.services.iter().find_map(|s| visit(self, &s.name, &mut Vec::new(), &mut done))
+        self.services
+            .iter()
+            .find_map(|s| visit(self, &s.name, &mut Vec::new(), &mut done))
     }
 
     /// The directory relative paths resolve against.
@@ -337,7 +375,9 @@ pub fn placeholders(text: &str) -> Vec<Placeholder> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else { break };
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
         let inner = &rest[start + 1..start + len];
         if inner == "port" {
             out.push(Placeholder::Port(None));
@@ -352,7 +392,12 @@ pub fn placeholders(text: &str) -> Vec<Placeholder> {
 }
 
 /// Replaces `{port}`, `{port:NAME}` and `{host}`; unknown names are left as they are.
-pub fn substitute(text: &str, own_port: Option<u16>, host: &str, ports: &BTreeMap<String, u16>) -> String {
+pub fn substitute(
+    text: &str,
+    own_port: Option<u16>,
+    host: &str,
+    ports: &BTreeMap<String, u16>,
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find('{') {
@@ -365,7 +410,10 @@ pub fn substitute(text: &str, own_port: Option<u16>, host: &str, ports: &BTreeMa
         let replaced = match inner {
             "port" => own_port.map(|p| p.to_string()),
             "host" => Some(host.to_string()),
-            _ => inner.strip_prefix("port:").and_then(|n| ports.get(n)).map(|p| p.to_string()),
+            _ => inner
+                .strip_prefix("port:")
+                .and_then(|n| ports.get(n))
+                .map(|p| p.to_string()),
         };
         match replaced {
             Some(r) => out.push_str(&r),
@@ -421,13 +469,21 @@ mod tests {
     #[test]
     fn syntax_errors_name_file_line_and_expectation() {
         let text = "(\n  name: \"x\",\n  services: [ (name: \"a\", comand: [\"x\"]) ],\n)";
-        let e = Profile::parse(text, Path::new("stack.ron")).expect_err("invalid").to_string();
-        assert!(e.starts_with("stack.ron:3:"), "{e}");
-        assert!(e.contains("comand"), "{e}");
-        let e = Profile::parse("(name: \"x\", services: [(name: \"a\", command: [\"x\"], port: \"80\")])", Path::new("s.ron"))
+        let e = Profile::parse(text, Path::new("stack.ron"))
             .expect_err("invalid")
             .to_string();
-        assert!(e.contains("s.ron:1:") && e.to_lowercase().contains("expected"), "{e}");
+        assert!(e.starts_with("stack.ron:3:"), "{e}");
+        assert!(e.contains("comand"), "{e}");
+        let e = Profile::parse(
+            "(name: \"x\", services: [(name: \"a\", command: [\"x\"], port: \"80\")])",
+            Path::new("s.ron"),
+        )
+        .expect_err("invalid")
+        .to_string();
+        assert!(
+            e.contains("s.ron:1:") && e.to_lowercase().contains("expected"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -437,7 +493,9 @@ mod tests {
             (name: "b", command: ["x", "{port}"], depends_on: ["c", "b"]),
             (name: "c", command: ["y", "{port:a}", "{port:zz}"], depends_on: ["b"], ready: Log("(")),
         ])"#;
-        let e = Profile::parse(text, Path::new("s.ron")).expect_err("invalid").to_string();
+        let e = Profile::parse(text, Path::new("s.ron"))
+            .expect_err("invalid")
+            .to_string();
         for want in [
             "service \"a\": command: must name a program",
             "service \"a\": port: 0 is not a port",
@@ -453,7 +511,18 @@ mod tests {
     #[test]
     fn substitution() {
         let ports: BTreeMap<String, u16> = [("api".to_string(), 8001)].into();
-        assert_eq!(substitute("http://{host}:{port:api}/x{port}", Some(5173), "127.0.0.1", &ports), "http://127.0.0.1:8001/x5173");
-        assert_eq!(substitute("{unknown} {port:nope} {", None, "h", &ports), "{unknown} {port:nope} {");
+        assert_eq!(
+            substitute(
+                "http://{host}:{port:api}/x{port}",
+                Some(5173),
+                "127.0.0.1",
+                &ports
+            ),
+            "http://127.0.0.1:8001/x5173"
+        );
+        assert_eq!(
+            substitute("{unknown} {port:nope} {", None, "h", &ports),
+            "{unknown} {port:nope} {"
+        );
     }
 }

@@ -101,10 +101,14 @@ impl Store {
     /// The store at `$STARTUP_MEDIC_HOME`, else the platform data directory.
     pub fn open_default() -> Result<Store, StoreError> {
         if let Some(home) = std::env::var_os(HOME_ENV).filter(|v| !v.is_empty()) {
-            return Ok(Store { dir: PathBuf::from(home) });
+            return Ok(Store {
+                dir: PathBuf::from(home),
+            });
         }
         directories::ProjectDirs::from("", "", "startup-medic")
-            .map(|d| Store { dir: d.data_dir().to_path_buf() })
+            .map(|d| Store {
+                dir: d.data_dir().to_path_buf(),
+            })
             .ok_or(StoreError::NoHome)
     }
 
@@ -140,14 +144,26 @@ impl Store {
         let path = self.path(name);
         let problem = match fs::read(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Loaded { value: T::default(), notice: None };
+                return Loaded {
+                    value: T::default(),
+                    notice: None,
+                };
             }
             Err(e) => format!("could not be read ({e})"),
             Ok(bytes) => match std::str::from_utf8(&bytes) {
                 Err(e) => format!("is not text ({e})"),
                 Ok(text) => match ron::from_str::<T>(text) {
-                    Ok(v) if v.version() <= T::VERSION => return Loaded { value: v, notice: None },
-                    Ok(v) => format!("has version {}, newer than this build reads ({})", v.version(), T::VERSION),
+                    Ok(v) if v.version() <= T::VERSION => {
+                        return Loaded {
+                            value: v,
+                            notice: None,
+                        };
+                    }
+                    Ok(v) => format!(
+                        "has version {}, newer than this build reads ({})",
+                        v.version(),
+                        T::VERSION
+                    ),
                     Err(e) => format!("does not parse ({e})"),
                 },
             },
@@ -155,29 +171,45 @@ impl Store {
         let aside = self.path(&format!("{name}.damaged-{}", unix_now()));
         let moved = match fs::rename(&path, &aside) {
             Ok(()) => format!("it was kept as {}", aside.display()),
-            Err(e) => format!("it could not be moved aside ({e}) and will be replaced on the next save"),
+            Err(e) => {
+                format!("it could not be moved aside ({e}) and will be replaced on the next save")
+            }
         };
         let notice = format!(
             "{name} {problem}; {moved}. Startup Medic continues with defaults: {}",
             path.display()
         );
-        Loaded { value: T::default(), notice: Some(notice) }
+        Loaded {
+            value: T::default(),
+            notice: Some(notice),
+        }
     }
 
     /// Writes `name` atomically: temp file in the same directory, fsync, rename.
     pub fn save<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StoreError> {
-        let text = ron::ser::to_string_pretty(value, ron::ser::PrettyConfig::default())
-            .map_err(|e| StoreError::Encode { name: name.into(), message: e.to_string() })?;
+        let text =
+            ron::ser::to_string_pretty(value, ron::ser::PrettyConfig::default()).map_err(|e| {
+                StoreError::Encode {
+                    name: name.into(),
+                    message: e.to_string(),
+                }
+            })?;
         let path = self.path(name);
         let mut bytes = text.into_bytes();
         bytes.push(b'\n');
-        write_atomic(&path, &bytes).map_err(|source| StoreError::Io { path: path.clone(), source })
+        write_atomic(&path, &bytes).map_err(|source| StoreError::Io {
+            path: path.clone(),
+            source,
+        })
     }
 }
 
 /// Writes a file atomically: temp file in the same directory, fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
@@ -192,7 +224,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -236,13 +271,19 @@ mod tests {
         let loaded: Loaded<Patterns> = store.load(PATTERNS_FILE);
         assert_eq!(loaded.value, Patterns::default());
         let notice = loaded.notice.expect("a notice");
-        assert!(notice.starts_with("patterns.ron does not parse"), "{notice}");
+        assert!(
+            notice.starts_with("patterns.ron does not parse"),
+            "{notice}"
+        );
         assert!(!store.path(PATTERNS_FILE).exists());
         let aside: Vec<String> = fs::read_dir(store.dir())
             .expect("dir")
             .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
             .collect();
-        assert!(aside.iter().any(|n| n.starts_with("patterns.ron.damaged-")), "{aside:?}");
+        assert!(
+            aside.iter().any(|n| n.starts_with("patterns.ron.damaged-")),
+            "{aside:?}"
+        );
 
         fs::write(store.path(SETTINGS_FILE), "(version: 99)").expect("write");
         let loaded: Loaded<Settings> = store.load(SETTINGS_FILE);

@@ -7,7 +7,19 @@ use std::path::Path;
 #[test]
 fn engine_imports_no_io_ui_or_runtime() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
-    let forbidden = ["egui", "eframe", "tokio", "std::process", "std::fs", "TcpListener", "TcpStream", "UdpSocket", "std::thread", "SystemTime::now", "Instant::now"];
+    let forbidden = [
+        "egui",
+        "eframe",
+        "tokio",
+        "std::process",
+        "std::fs",
+        "TcpListener",
+        "TcpStream",
+        "UdpSocket",
+        "std::thread",
+        "SystemTime::now",
+        "Instant::now",
+    ];
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -18,7 +30,12 @@ fn engine_imports_no_io_ui_or_runtime() {
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             for word in forbidden {
-                assert!(!code.contains(word), "{}:{}: the engine must not use {word}: {line}", path.display(), n + 1);
+                assert!(
+                    !code.contains(word),
+                    "{}:{}: the engine must not use {word}: {line}",
+                    path.display(),
+                    n + 1
+                );
             }
         }
         checked += 1;

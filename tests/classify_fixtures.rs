@@ -35,7 +35,8 @@ fn every_fixture_is_classified_as_expected() {
     let mut failures = Vec::new();
     let (mut types_ok, mut types_total, mut facts_ok, mut facts_total) = (0, 0, 0, 0);
     for (name, want) in &expected {
-        let bytes = std::fs::read(fixtures_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let bytes =
+            std::fs::read(fixtures_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let got = classifier.classify_bytes(&bytes);
         if got.len() != want.len() {
             failures.push(format!(
@@ -43,7 +44,9 @@ fn every_fixture_is_classified_as_expected() {
                 want.len(),
                 want.iter().map(|w| w.error_type.id()).collect::<Vec<_>>(),
                 got.len(),
-                got.iter().map(|g| (g.error_type.id(), g.line, g.message.as_str())).collect::<Vec<_>>()
+                got.iter()
+                    .map(|g| (g.error_type.id(), g.line, g.message.as_str()))
+                    .collect::<Vec<_>>()
             ));
         }
         for (i, w) in want.iter().enumerate() {
@@ -53,19 +56,34 @@ fn every_fixture_is_classified_as_expected() {
             if g.error_type == w.error_type {
                 types_ok += 1;
             } else {
-                failures.push(format!("{name}#{i}: expected {}, got {} from {:?}", w.error_type, g.error_type, g.message));
+                failures.push(format!(
+                    "{name}#{i}: expected {}, got {} from {:?}",
+                    w.error_type, g.error_type, g.message
+                ));
             }
             for (k, v) in &w.facts {
                 if g.facts.get(k) == Some(v) {
                     facts_ok += 1;
                 } else {
-                    failures.push(format!("{name}#{i}: fact {k}: expected {v}, got {:?} (all: {:?})", g.facts.get(k), g.facts.0));
+                    failures.push(format!(
+                        "{name}#{i}: fact {k}: expected {v}, got {:?} (all: {:?})",
+                        g.facts.get(k),
+                        g.facts.0
+                    ));
                 }
             }
         }
     }
-    println!("types {types_ok}/{types_total}, facts {facts_ok}/{facts_total}, fixtures {}", expected.len());
-    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "types {types_ok}/{types_total}, facts {facts_ok}/{facts_total}, fixtures {}",
+        expected.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -74,7 +92,11 @@ fn every_log_has_an_expectation_and_there_are_enough() {
     let mut logs = Vec::new();
     for sub in ["failures", "ordinary"] {
         for entry in std::fs::read_dir(fixtures_dir().join(sub)).expect("dir") {
-            let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .to_string();
             logs.push(format!("{sub}/{name}"));
         }
     }
@@ -84,8 +106,12 @@ fn every_log_has_an_expectation_and_there_are_enough() {
     let ordinary = expected.iter().filter(|(_, v)| v.is_empty()).count();
     assert!(failures >= 60, "{failures} failure logs");
     assert!(ordinary >= 10, "{ordinary} ordinary logs");
-    let types: std::collections::BTreeSet<_> = expected.values().flatten().map(|e| e.error_type).collect();
-    for t in ErrorType::ALL.into_iter().filter(|t| *t != ErrorType::Unknown) {
+    let types: std::collections::BTreeSet<_> =
+        expected.values().flatten().map(|e| e.error_type).collect();
+    for t in ErrorType::ALL
+        .into_iter()
+        .filter(|t| *t != ErrorType::Unknown)
+    {
         assert!(types.contains(&t), "no fixture of type {t}");
     }
 }

@@ -87,10 +87,16 @@ fn one_mib_lines_and_invalid_utf8() {
     let mut log = vec![b'x'; 1 << 20];
     log.extend_from_slice(b" address already in use\n");
     log.extend_from_slice(&[0xff, 0xfe, b'\n']);
-    log.extend_from_slice("Error: listen EADDRINUSE: address already in use :::3000 \u{1b}[31".as_bytes());
+    log.extend_from_slice(
+        "Error: listen EADDRINUSE: address already in use :::3000 \u{1b}[31".as_bytes(),
+    );
     log.extend_from_slice(&[0xc3, b'\n']);
     let got = CLASSIFIER.classify_bytes(&log);
-    assert_eq!(got.len(), 1, "the 1 MiB line is matched on its first 4 KiB only: {got:?}");
+    assert_eq!(
+        got.len(),
+        1,
+        "the 1 MiB line is matched on its first 4 KiB only: {got:?}"
+    );
     assert_eq!(got[0].error_type, ErrorType::PortConflict);
     assert_eq!(got[0].line, 3);
     assert_eq!(got[0].facts.port(), Some(3000));

@@ -16,7 +16,9 @@ fn bin() -> Command {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn run(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
@@ -48,8 +50,17 @@ fn json_lines(out: &Output) -> Vec<serde_json::Value> {
 fn classify_json_shape_and_exit_status() {
     let home = tempfile::tempdir().unwrap();
     let path = fixture("failures/py_uvicorn_port_linux.log");
-    let out = run(home.path(), &["classify", "--json", path.to_str().unwrap()], None);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        home.path(),
+        &["classify", "--json", path.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows = json_lines(&out);
     assert_eq!(rows.len(), 1);
     let row = rows[0].as_object().unwrap();
@@ -59,8 +70,18 @@ fn classify_json_shape_and_exit_status() {
     assert_eq!(row["type"], "port_conflict");
     assert_eq!(row["line"], 4);
     assert_eq!(row["facts"]["port"], 8000);
-    assert!(row["message"].as_str().unwrap().contains("address already in use"));
-    let actions: Vec<&str> = row["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .contains("address already in use")
+    );
+    let actions: Vec<&str> = row["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
     assert_eq!(actions[0], "find_alternative_port");
     assert!(actions.contains(&"kill_process_on_port"));
 }
@@ -73,10 +94,17 @@ fn classify_reads_stdin_and_ordinary_logs_exit_zero() {
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
 
-    let out = run(home.path(), &["classify", "-"], Some("sh: 1: vite: not found\n"));
+    let out = run(
+        home.path(),
+        &["classify", "-"],
+        Some("sh: 1: vite: not found\n"),
+    );
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("[dependency_missing] line 1: sh: 1: vite: not found"), "{text}");
+    assert!(
+        text.contains("[dependency_missing] line 1: sh: 1: vite: not found"),
+        "{text}"
+    );
     assert!(text.contains("command=vite"), "{text}");
     assert!(text.contains("install_missing_dependencies"), "{text}");
 }
@@ -102,12 +130,34 @@ fn learned_outcomes_change_the_ranking_and_stats_reports_them() {
     let mut patterns = Patterns::default();
     for run_id in ["run-1", "run-2", "run-3", "run-4", "run-5"] {
         patterns.record_incident(run_id, &incident, 1_795_884_245);
-        patterns.record_outcome(run_id, &incident, ActionId::KillProcessOnPort, Outcome::Succeeded, 1_795_884_245);
-        patterns.record_outcome(run_id, &incident, ActionId::FindAlternativePort, Outcome::Failed, 1_795_884_245);
+        patterns.record_outcome(
+            run_id,
+            &incident,
+            ActionId::KillProcessOnPort,
+            Outcome::Succeeded,
+            1_795_884_245,
+        );
+        patterns.record_outcome(
+            run_id,
+            &incident,
+            ActionId::FindAlternativePort,
+            Outcome::Failed,
+            1_795_884_245,
+        );
     }
     store.save(PATTERNS_FILE, &patterns).unwrap();
 
-    let out = run(home.path(), &["classify", "--json", fixture("failures/py_uvicorn_port_linux.log").to_str().unwrap()], None);
+    let out = run(
+        home.path(),
+        &[
+            "classify",
+            "--json",
+            fixture("failures/py_uvicorn_port_linux.log")
+                .to_str()
+                .unwrap(),
+        ],
+        None,
+    );
     let rows = json_lines(&out);
     assert_eq!(rows[0]["actions"][0], "kill_process_on_port", "{rows:?}");
 
@@ -136,7 +186,11 @@ fn learned_outcomes_change_the_ranking_and_stats_reports_them() {
 #[test]
 fn damaged_patterns_file_is_kept_aside_and_stats_still_succeeds() {
     let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join(PATTERNS_FILE), "(version: 1, patterns: {\"x\": (").unwrap();
+    std::fs::write(
+        home.path().join(PATTERNS_FILE),
+        "(version: 1, patterns: {\"x\": (",
+    )
+    .unwrap();
     let out = run(home.path(), &["stats", "--json"], None);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
@@ -147,7 +201,10 @@ fn damaged_patterns_file_is_kept_aside_and_stats_still_succeeds() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
-    assert!(names.iter().any(|n| n.starts_with("patterns.ron.damaged-")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("patterns.ron.damaged-")),
+        "{names:?}"
+    );
     assert!(!names.iter().any(|n| n == PATTERNS_FILE));
 }
 
@@ -162,10 +219,17 @@ fn a_bad_user_rule_is_reported_and_the_rest_keep_working() {
         ])"#,
     )
     .unwrap();
-    let out = run(home.path(), &["classify", "--json"], Some("NVRM: GPU has fallen off the bus.\nrestarting\nbash: python: command not found\n"));
+    let out = run(
+        home.path(),
+        &["classify", "--json"],
+        Some("NVRM: GPU has fallen off the bus.\nrestarting\nbash: python: command not found\n"),
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("rule \"my_broken\": pattern does not compile"), "{err}");
+    assert!(
+        err.contains("rule \"my_broken\": pattern does not compile"),
+        "{err}"
+    );
     let rows = json_lines(&out);
     let types: Vec<&str> = rows.iter().map(|r| r["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["process_failed", "dependency_missing"]);

@@ -11,7 +11,9 @@ use startup_medic::detect::detect;
 use startup_medic::profile::{Profile, Ready};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/projects").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/projects")
+        .join(name)
 }
 
 fn names(p: &Profile) -> Vec<&str> {
@@ -23,18 +25,43 @@ fn fastapi_backend_and_vite_frontend() {
     let d = detect(&fixture("fastapi_vite"));
     assert_eq!(names(&d.profile), ["backend", "frontend"], "{:?}", d.notes);
     let api = &d.profile.services[0];
-    assert_eq!(api.command, ["python", "-m", "uvicorn", "server:api", "--host", "{host}", "--port", "{port}"]);
+    assert_eq!(
+        api.command,
+        [
+            "python",
+            "-m",
+            "uvicorn",
+            "server:api",
+            "--host",
+            "{host}",
+            "--port",
+            "{port}"
+        ]
+    );
     assert_eq!(api.port, Some(8000));
     assert_eq!(api.cwd.as_deref(), Some(Path::new("backend")));
-    assert_eq!(api.requirements.as_deref(), Some(Path::new("requirements.txt")));
+    assert_eq!(
+        api.requirements.as_deref(),
+        Some(Path::new("requirements.txt"))
+    );
     assert_eq!(api.ready, Ready::Http("http://{host}:{port}/docs".into()));
     let web = &d.profile.services[1];
     assert_eq!(web.command[..4], ["npm", "run", "dev", "--"]);
     assert!(web.command.contains(&"--strictPort".to_string()));
     assert_eq!(web.port, Some(5173));
     assert_eq!(web.depends_on, ["backend"]);
-    assert!(d.notes.iter().any(|n| n.contains("node_modules is missing")), "{:?}", d.notes);
-    assert!(d.profile.validate().is_empty(), "{:?}", d.profile.validate());
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("node_modules is missing")),
+        "{:?}",
+        d.notes
+    );
+    assert!(
+        d.profile.validate().is_empty(),
+        "{:?}",
+        d.profile.validate()
+    );
 }
 
 #[test]
@@ -42,17 +69,38 @@ fn flask_app_with_its_venv() {
     let d = detect(&fixture("flask"));
     assert_eq!(names(&d.profile), ["api"]);
     let s = &d.profile.services[0];
-    assert_eq!(s.command, ["python", "-m", "flask", "--app", "hello", "run", "--host", "{host}", "--port", "{port}"]);
+    assert_eq!(
+        s.command,
+        [
+            "python", "-m", "flask", "--app", "hello", "run", "--host", "{host}", "--port",
+            "{port}"
+        ]
+    );
     assert_eq!(s.port, Some(5000));
     assert_eq!(s.venv.as_deref(), Some(Path::new(".venv")));
-    assert!(d.notes.iter().any(|n| n.contains(".venv: virtual environment")), "{:?}", d.notes);
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains(".venv: virtual environment")),
+        "{:?}",
+        d.notes
+    );
 }
 
 #[test]
 fn django_from_manage_py_and_pyproject() {
     let d = detect(&fixture("django"));
     assert_eq!(names(&d.profile), ["api"]);
-    assert_eq!(d.profile.services[0].command, ["python", "manage.py", "runserver", "{host}:{port}", "--noreload"]);
+    assert_eq!(
+        d.profile.services[0].command,
+        [
+            "python",
+            "manage.py",
+            "runserver",
+            "{host}:{port}",
+            "--noreload"
+        ]
+    );
     assert_eq!(d.profile.services[0].port, Some(8000));
 }
 
@@ -60,7 +108,10 @@ fn django_from_manage_py_and_pyproject() {
 fn next_app() {
     let d = detect(&fixture("next"));
     assert_eq!(names(&d.profile), ["web"]);
-    assert_eq!(d.profile.services[0].command, ["npm", "run", "dev", "--", "-p", "{port}", "-H", "{host}"]);
+    assert_eq!(
+        d.profile.services[0].command,
+        ["npm", "run", "dev", "--", "-p", "{port}", "-H", "{host}"]
+    );
     assert_eq!(d.profile.services[0].port, Some(3000));
 }
 
@@ -69,11 +120,24 @@ fn procfile_entries_become_services() {
     let d = detect(&fixture("procfile"));
     assert_eq!(names(&d.profile), ["web", "worker"]);
     let web = &d.profile.services[0];
-    assert_eq!(web.command, ["python3", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]);
+    assert_eq!(
+        web.command,
+        [
+            "python3",
+            "-m",
+            "http.server",
+            "{port}",
+            "--bind",
+            "127.0.0.1"
+        ]
+    );
     assert_eq!(web.port, Some(5000));
     assert_eq!(web.env.get("PORT").map(String::as_str), Some("{port}"));
     let worker = &d.profile.services[1];
-    assert_eq!(worker.command, ["python3", "-c", "import time; time.sleep(3600)"]);
+    assert_eq!(
+        worker.command,
+        ["python3", "-c", "import time; time.sleep(3600)"]
+    );
     assert_eq!(worker.port, None);
     assert_eq!(worker.ready, Ready::Started);
 }
@@ -92,8 +156,16 @@ fn an_empty_folder_says_what_it_looked_for() {
 fn a_detected_profile_starts_its_project() {
     use startup_medic::protocol::{Command, Event};
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    std::fs::write(dir.path().join("Procfile"), "web: python3 -m http.server $PORT --bind 127.0.0.1\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.path().join("Procfile"),
+        "web: python3 -m http.server $PORT --bind 127.0.0.1\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("index.html"), "hello from the project\n").unwrap();
     let mut d = detect(dir.path());
     d.profile.services[0].port = Some(port);
@@ -101,12 +173,16 @@ fn a_detected_profile_starts_its_project() {
     startup_medic::profile::save(&d.profile, &path).unwrap();
     let profile = Profile::load(&path).unwrap();
 
-    let mut worker = startup_medic::ui::worker::Worker::spawn(profile, common::options(None), || {}).unwrap();
+    let mut worker =
+        startup_medic::ui::worker::Worker::spawn(profile, common::options(None), || {}).unwrap();
     assert!(worker.send(Command::Start(None)));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut ready = None;
     while ready.is_none() {
-        assert!(std::time::Instant::now() < deadline, "web did not become ready in time");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "web did not become ready in time"
+        );
         worker.drain(Duration::from_millis(50), |e| {
             if let Event::Ready { service, port: p } = e
                 && service == "web"

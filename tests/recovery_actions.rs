@@ -35,27 +35,44 @@ impl Harness {
         let (etx, erx) = std_mpsc::channel();
         let opts = common::options(Some(home));
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(supervisor::run(profile, opts, rx, Box::new(move |e| {
-                let _ = etx.send(e);
-            })));
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(supervisor::run(
+                profile,
+                opts,
+                rx,
+                Box::new(move |e| {
+                    let _ = etx.send(e);
+                }),
+            ));
         });
         tx.send(Command::Start(None)).unwrap();
-        Harness { commands: tx, events: erx, seen: Vec::new(), claimed: Vec::new(), thread: Some(thread) }
+        Harness {
+            commands: tx,
+            events: erx,
+            seen: Vec::new(),
+            claimed: Vec::new(),
+            thread: Some(thread),
+        }
     }
 
     /// The first event, already seen but unclaimed or still to come, that `pick` accepts.
     fn wait_for<T>(&mut self, what: &str, pick: impl Fn(&Event) -> Option<T>) -> T {
         for (i, e) in self.seen.iter().enumerate() {
             if !self.claimed[i]
-                && let Some(v) = pick(e) {
-                    self.claimed[i] = true;
-                    return v;
-                }
+                && let Some(v) = pick(e)
+            {
+                self.claimed[i] = true;
+                return v;
+            }
         }
         let deadline = Instant::now() + WAIT;
         loop {
-            let left = deadline.checked_duration_since(Instant::now()).unwrap_or_else(|| self.fail(what));
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .unwrap_or_else(|| self.fail(what));
             match self.events.recv_timeout(left) {
                 Ok(e) => {
                     let got = pick(&e);
@@ -71,7 +88,14 @@ impl Harness {
     }
 
     fn fail(&self, what: &str) -> ! {
-        panic!("timed out waiting for {what}; events:\n{}", self.seen.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>().join("\n"));
+        panic!(
+            "timed out waiting for {what}; events:\n{}",
+            self.seen
+                .iter()
+                .map(|e| format!("{e:?}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
 
     fn incident(&mut self, t: ErrorType) -> IncidentId {
@@ -83,7 +107,13 @@ impl Harness {
 
     fn finished(&mut self, action: ActionId) -> (bool, String, bool) {
         self.wait_for(&format!("{} to finish", action.id()), |e| match e {
-            Event::ActionFinished { action: a, success, message, undoable, .. } if *a == action => Some((*success, message.clone(), *undoable)),
+            Event::ActionFinished {
+                action: a,
+                success,
+                message,
+                undoable,
+                ..
+            } if *a == action => Some((*success, message.clone(), *undoable)),
             _ => None,
         })
     }
@@ -121,38 +151,72 @@ fn repair_config_file_backs_up_fixes_verifies_and_undoes() {
     let mut h = Harness::start(&profile, &dir.path().join("home"));
     let id = h.incident(ErrorType::ConfigInvalid);
 
-    h.send(Command::RunAction { incident: id, action: ActionId::RepairConfigFile, consent: false });
+    h.send(Command::RunAction {
+        incident: id,
+        action: ActionId::RepairConfigFile,
+        consent: false,
+    });
     h.wait_for("a consent refusal", |e| match e {
         Event::Notice(t) if t.contains("needs your consent") => Some(()),
         _ => None,
     });
-    assert_eq!(std::fs::read_to_string(dir.path().join("settings.json")).unwrap(), broken, "nothing changed without consent");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("settings.json")).unwrap(),
+        broken,
+        "nothing changed without consent"
+    );
 
-    h.send(Command::RunAction { incident: id, action: ActionId::RepairConfigFile, consent: true });
+    h.send(Command::RunAction {
+        incident: id,
+        action: ActionId::RepairConfigFile,
+        consent: true,
+    });
     let (success, message, undoable) = h.finished(ActionId::RepairConfigFile);
     assert!(success, "{message}");
     assert!(undoable);
     assert!(message.contains("removed trailing commas"), "{message}");
-    let fixed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("settings.json")).unwrap()).unwrap();
+    let fixed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("settings.json")).unwrap())
+            .unwrap();
     assert_eq!(fixed["port"], 8000);
-    let backups: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().contains("settings.json.bak-")).collect();
+    let backups: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("settings.json.bak-"))
+        .collect();
     assert_eq!(backups.len(), 1);
     assert_eq!(std::fs::read_to_string(&backups[0]).unwrap(), broken);
 
-    h.send(Command::Undo { incident: id, action: ActionId::RepairConfigFile });
+    h.send(Command::Undo {
+        incident: id,
+        action: ActionId::RepairConfigFile,
+    });
     h.wait_for("the undo", |e| match e {
         Event::Log { line, .. } if line.starts_with("undone:") => Some(()),
         _ => None,
     });
-    assert_eq!(std::fs::read_to_string(dir.path().join("settings.json")).unwrap(), broken);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("settings.json")).unwrap(),
+        broken
+    );
 }
 
 #[test]
 fn stopping_a_foreign_holder_needs_consent_and_then_really_happens() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut foreign: Child = Proc::new("python3")
-        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -170,17 +234,35 @@ fn stopping_a_foreign_holder_needs_consent_and_then_really_happens() {
     .unwrap();
     let mut h = Harness::start(&profile, &dir.path().join("home"));
     let id = h.incident(ErrorType::PortConflict);
-    h.send(Command::RunAction { incident: id, action: ActionId::KillProcessOnPort, consent: false });
+    h.send(Command::RunAction {
+        incident: id,
+        action: ActionId::KillProcessOnPort,
+        consent: false,
+    });
     h.wait_for("a consent refusal", |e| match e {
-        Event::Notice(t) if t.contains("needs your consent") && t.contains(&foreign.id().to_string()) => Some(()),
+        Event::Notice(t)
+            if t.contains("needs your consent") && t.contains(&foreign.id().to_string()) =>
+        {
+            Some(())
+        }
         _ => None,
     });
-    assert!(foreign.try_wait().unwrap().is_none(), "not touched without consent");
+    assert!(
+        foreign.try_wait().unwrap().is_none(),
+        "not touched without consent"
+    );
 
-    h.send(Command::RunAction { incident: id, action: ActionId::KillProcessOnPort, consent: true });
+    h.send(Command::RunAction {
+        incident: id,
+        action: ActionId::KillProcessOnPort,
+        consent: true,
+    });
     let (success, message, _) = h.finished(ActionId::KillProcessOnPort);
     assert!(success, "{message}");
-    assert!(message.contains(&format!("pid {}", foreign.id())), "{message}");
+    assert!(
+        message.contains(&format!("pid {}", foreign.id())),
+        "{message}"
+    );
     let status = foreign.wait().unwrap();
     assert!(!status.success(), "the holder was stopped");
     h.wait_for("ready on the original port", |e| match e {
@@ -202,7 +284,12 @@ with zipfile.ZipFile(path, 'w') as z:
     z.writestr('smtestpkg-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\nGenerator: startup-medic-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n')
     z.writestr('smtestpkg-1.0.dist-info/RECORD', 'smtestpkg/__init__.py,,\nsmtestpkg-1.0.dist-info/METADATA,,\nsmtestpkg-1.0.dist-info/WHEEL,,\nsmtestpkg-1.0.dist-info/RECORD,,\n')
 "#;
-    let ok = Proc::new("python3").arg("-c").arg(script).arg(&wheels).status().unwrap();
+    let ok = Proc::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&wheels)
+        .status()
+        .unwrap();
     assert!(ok.success());
     wheels
 }
@@ -223,20 +310,41 @@ fn create_a_venv_then_install_the_missing_module_into_it() {
     let mut h = Harness::start(&profile, &dir.path().join("home"));
     let id = h.incident(ErrorType::DependencyMissing);
 
-    h.send(Command::RunAction { incident: id, action: ActionId::ActivateVirtualEnvironment, consent: false });
+    h.send(Command::RunAction {
+        incident: id,
+        action: ActionId::ActivateVirtualEnvironment,
+        consent: false,
+    });
     let (success, message, _) = h.finished(ActionId::ActivateVirtualEnvironment);
-    assert!(!success && message.contains("no virtual environment"), "{message}");
+    assert!(
+        !success && message.contains("no virtual environment"),
+        "{message}"
+    );
 
-    h.send(Command::RunAction { incident: id, action: ActionId::CreateVirtualEnvironment, consent: true });
+    h.send(Command::RunAction {
+        incident: id,
+        action: ActionId::CreateVirtualEnvironment,
+        consent: true,
+    });
     let (success, message, _) = h.finished(ActionId::CreateVirtualEnvironment);
-    assert!(!success, "a fresh venv does not have the module yet: {message}");
+    assert!(
+        !success,
+        "a fresh venv does not have the module yet: {message}"
+    );
     assert!(dir.path().join(".venv").join("bin").join("python").exists());
     let id = h.incident(ErrorType::DependencyMissing);
 
-    h.send(Command::RunAction { incident: id, action: ActionId::InstallMissingDependencies, consent: true });
+    h.send(Command::RunAction {
+        incident: id,
+        action: ActionId::InstallMissingDependencies,
+        consent: true,
+    });
     let (success, message, _) = h.finished(ActionId::InstallMissingDependencies);
     assert!(success, "{message}\n{:?}", h.seen);
     assert_eq!(message, "app: installed smtestpkg");
-    let imported = Proc::new(dir.path().join(".venv/bin/python")).args(["-c", "import smtestpkg; print(smtestpkg.VALUE)"]).output().unwrap();
+    let imported = Proc::new(dir.path().join(".venv/bin/python"))
+        .args(["-c", "import smtestpkg; print(smtestpkg.VALUE)"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&imported.stdout).trim(), "42");
 }

@@ -16,7 +16,11 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(30);
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running `startup-medic run --json`, its events arriving on a channel.
@@ -29,22 +33,34 @@ struct Run {
 impl Run {
     fn start(home: &Path, profile: &Path, auto_fix: bool) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_startup-medic"));
-        cmd.args(["run", "--json", "--profile"]).arg(profile).env("STARTUP_MEDIC_HOME", home);
+        cmd.args(["run", "--json", "--profile"])
+            .arg(profile)
+            .env("STARTUP_MEDIC_HOME", home);
         if auto_fix {
             cmd.arg("--auto-fix");
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).stdin(Stdio::null()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
         let out = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
                 if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && tx.send(v).is_err() {
-                        break;
-                    }
+                    && tx.send(v).is_err()
+                {
+                    break;
+                }
             }
         });
-        Run { child, events: rx, seen: Vec::new() }
+        Run {
+            child,
+            events: rx,
+            seen: Vec::new(),
+        }
     }
 
     /// Waits for an event matching `pred` (earlier events are kept in `seen`).
@@ -64,31 +80,54 @@ impl Run {
                 Err(_) => break,
             }
         }
-        panic!("timed out waiting for {what}; events so far:\n{}", self.seen.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("\n"));
+        panic!(
+            "timed out waiting for {what}; events so far:\n{}",
+            self.seen
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
 
     /// Waits until `n` events matching `pred` have been seen.
     fn wait_nth(&mut self, what: &str, n: usize, pred: impl Fn(&Value) -> bool) {
         let deadline = Instant::now() + WAIT;
         while self.seen.iter().filter(|v| pred(v)).count() < n {
-            let left = deadline.checked_duration_since(Instant::now()).unwrap_or_default();
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .unwrap_or_default();
             match self.events.recv_timeout(left) {
                 Ok(v) => self.seen.push(v),
-                Err(_) => panic!("timed out waiting for {what}; events so far:\n{}", self.seen.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("\n")),
+                Err(_) => panic!(
+                    "timed out waiting for {what}; events so far:\n{}",
+                    self.seen
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
             }
         }
     }
 
     /// Sends SIGINT and waits (with a timeout) for a clean exit.
     fn interrupt(mut self) -> Vec<Value> {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
         let deadline = Instant::now() + WAIT;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 assert!(status.success(), "run exited with {status}");
                 break;
             }
-            assert!(Instant::now() < deadline, "run did not stop within {WAIT:?} of SIGINT");
+            assert!(
+                Instant::now() < deadline,
+                "run did not stop within {WAIT:?} of SIGINT"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         while let Ok(v) = self.events.recv_timeout(Duration::from_millis(200)) {
@@ -115,14 +154,23 @@ struct Foreign(Child);
 impl Foreign {
     fn hold(port: u16) -> Foreign {
         let child = Command::new("python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + WAIT;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the foreign server did not start");
+            assert!(
+                Instant::now() < deadline,
+                "the foreign server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Foreign(child)
@@ -148,7 +196,9 @@ fn write_profile(dir: &Path, text: &str) -> PathBuf {
 
 fn http_ok(port: u16) -> bool {
     use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
     let mut buf = [0u8; 12];
@@ -157,10 +207,17 @@ fn http_ok(port: u16) -> bool {
 
 /// Processes whose command line starts with `prefix`.
 fn processes_with(prefix: &str) -> Vec<String> {
-    let out = Command::new("ps").args(["-eo", "pid=,args="]).output().unwrap();
+    let out = Command::new("ps")
+        .args(["-eo", "pid=,args="])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| l.trim_start().split_once(' ').is_some_and(|(_, args)| args.trim_start().starts_with(prefix)))
+        .filter(|l| {
+            l.trim_start()
+                .split_once(' ')
+                .is_some_and(|(_, args)| args.trim_start().starts_with(prefix))
+        })
         .map(String::from)
         .collect()
 }
@@ -186,8 +243,16 @@ fn foreign_holder_is_named_never_killed_and_the_service_moves() {
     assert_eq!(incident["facts"]["pid"], foreign.0.id());
     assert_eq!(incident["facts"]["process"], "python3");
     assert_eq!(incident["holder"]["ours"], false);
-    let actions: Vec<&str> = incident["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    assert_eq!(&actions[..2], ["find_alternative_port", "kill_process_on_port"]);
+    let actions: Vec<&str> = incident["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &actions[..2],
+        ["find_alternative_port", "kill_process_on_port"]
+    );
 
     let action = run.wait_for("the fix", |v| is(v, "action", "api"));
     assert_eq!(action["action"], "find_alternative_port");
@@ -216,8 +281,15 @@ fn two_runs_count_as_one_pattern_with_two_occurrences_and_successes() {
         run.wait_for("the fix", |v| is(v, "action", "api"));
         run.interrupt();
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_startup-medic")).args(["stats", "--json"]).env("STARTUP_MEDIC_HOME", &home).output().unwrap();
-    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_startup-medic"))
+        .args(["stats", "--json"])
+        .env("STARTUP_MEDIC_HOME", &home)
+        .output()
+        .unwrap();
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["id"], format!("port_conflict|port={port}"));
     assert_eq!(rows[0]["occurrences"], 2);
@@ -235,11 +307,16 @@ fn own_leftover_is_recognised_and_stopped_without_asking() {
     let mut first = Run::start(&home, &profile, false);
     let ready = first.wait_for("first ready", |v| is(v, "ready", "api"));
     assert_eq!(ready["port"], port);
-    let leftover_pid = first.wait_for("pid", |v| is(v, "state", "api") && v["pid"].is_u64())["pid"].as_u64().unwrap() as u32;
+    let leftover_pid = first.wait_for("pid", |v| is(v, "state", "api") && v["pid"].is_u64())["pid"]
+        .as_u64()
+        .unwrap() as u32;
     first.child.kill().unwrap();
     first.child.wait().unwrap();
     // (It cannot answer requests any more: its output pipe is gone. It still holds the port.)
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(), "the orphan still holds the port");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "the orphan still holds the port"
+    );
 
     let mut second = Run::start(&home, &profile, true);
     let incident = second.wait_for("the conflict", |v| is(v, "incident", "api"));
@@ -251,16 +328,26 @@ fn own_leftover_is_recognised_and_stopped_without_asking() {
     assert_eq!(action["success"], true, "{action}");
     let ready = second.wait_for("ready again", |v| is(v, "ready", "api"));
     assert_eq!(ready["port"], port, "the service keeps its own port");
-    let stat = Command::new("ps").args(["-o", "stat=", "-p", &leftover_pid.to_string()]).output().unwrap();
+    let stat = Command::new("ps")
+        .args(["-o", "stat=", "-p", &leftover_pid.to_string()])
+        .output()
+        .unwrap();
     let stat = String::from_utf8_lossy(&stat.stdout).trim().to_string();
-    assert!(stat.is_empty() || stat.starts_with('Z'), "the leftover is gone (or a zombie awaiting its reaper), ps says {stat:?}");
+    assert!(
+        stat.is_empty() || stat.starts_with('Z'),
+        "the leftover is gone (or a zombie awaiting its reaper), ps says {stat:?}"
+    );
     second.interrupt();
 }
 
 #[test]
 fn stopping_leaves_no_grandchild_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let marker = format!("{}.{}", 700 + std::process::id() % 200, std::process::id() % 1000);
+    let marker = format!(
+        "{}.{}",
+        700 + std::process::id() % 200,
+        std::process::id() % 1000
+    );
     let profile = write_profile(
         dir.path(),
         &format!(
@@ -271,11 +358,19 @@ fn stopping_leaves_no_grandchild_behind() {
     );
     let mut run = Run::start(&dir.path().join("home"), &profile, false);
     run.wait_for("ready", |v| is(v, "ready", "tree"));
-    assert_eq!(processes_with(&format!("sleep {marker}")).len(), 3, "three sleepers running");
+    assert_eq!(
+        processes_with(&format!("sleep {marker}")).len(),
+        3,
+        "three sleepers running"
+    );
     run.interrupt();
     let deadline = Instant::now() + Duration::from_secs(5);
     while !processes_with(&format!("sleep {marker}")).is_empty() {
-        assert!(Instant::now() < deadline, "left behind: {:?}", processes_with(&format!("sleep {marker}")));
+        assert!(
+            Instant::now() < deadline,
+            "left behind: {:?}",
+            processes_with(&format!("sleep {marker}"))
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -323,21 +418,36 @@ fn dependents_start_after_their_dependency_and_follow_its_port() {
     let api_ready = run.wait_for("api ready", |v| is(v, "ready", "api"));
     let api_port = api_ready["port"].as_u64().unwrap();
     assert_ne!(api_port, u64::from(port), "api moved off the taken port");
-    let line = run.wait_for("web's line", |v| is(v, "log", "web") && v["stream"] == "stdout");
+    let line = run.wait_for("web's line", |v| {
+        is(v, "log", "web") && v["stream"] == "stdout"
+    });
     assert_eq!(line["line"], format!("API=http://127.0.0.1:{api_port}"));
     let order: Vec<usize> = ["api", "web"]
         .iter()
-        .map(|s| run.seen.iter().position(|v| v["event"] == "state" && v["service"] == *s && v["state"] == "starting").unwrap())
+        .map(|s| {
+            run.seen
+                .iter()
+                .position(|v| {
+                    v["event"] == "state" && v["service"] == *s && v["state"] == "starting"
+                })
+                .unwrap()
+        })
         .collect();
     let api_ready_at = run.seen.iter().position(|v| is(v, "ready", "api")).unwrap();
-    assert!(order[0] < api_ready_at && api_ready_at < order[1], "web starts only after api is ready");
+    assert!(
+        order[0] < api_ready_at && api_ready_at < order[1],
+        "web starts only after api is ready"
+    );
     run.interrupt();
 }
 
 #[test]
 fn a_damaged_profile_is_rejected_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = write_profile(dir.path(), "(\n  name: \"t\",\n  services: [\n    (name: \"api\", command: [\"x\"], port: \"eighty\"),\n  ],\n)\n");
+    let profile = write_profile(
+        dir.path(),
+        "(\n  name: \"t\",\n  services: [\n    (name: \"api\", command: [\"x\"], port: \"eighty\"),\n  ],\n)\n",
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_startup-medic"))
         .args(["run", "--profile"])
         .arg(&profile)
@@ -357,11 +467,19 @@ fn doctor_reports_a_broken_project() {
     let _foreign = Foreign::hold(port);
     let backend = dir.path().join("backend");
     std::fs::create_dir_all(&backend).unwrap();
-    std::fs::write(backend.join("requirements.txt"), "startup-medic-missing-package-xyz==1.0\n").unwrap();
+    std::fs::write(
+        backend.join("requirements.txt"),
+        "startup-medic-missing-package-xyz==1.0\n",
+    )
+    .unwrap();
     std::fs::write(backend.join("settings.json"), "{\"port\": 8000,\n}\n").unwrap();
     let web = dir.path().join("web");
     std::fs::create_dir_all(&web).unwrap();
-    std::fs::write(web.join("package.json"), "{\"name\": \"web\", \"scripts\": {\"dev\": \"vite\"}}").unwrap();
+    std::fs::write(
+        web.join("package.json"),
+        "{\"name\": \"web\", \"scripts\": {\"dev\": \"vite\"}}",
+    )
+    .unwrap();
     let profile = write_profile(
         dir.path(),
         &format!(
@@ -379,13 +497,31 @@ fn doctor_reports_a_broken_project() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let find = |service: &str, check: &str| rows.iter().find(|r| r["service"] == service && r["check"] == check).cloned().unwrap_or_else(|| panic!("no {service}/{check} in {rows:?}"));
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |service: &str, check: &str| {
+        rows.iter()
+            .find(|r| r["service"] == service && r["check"] == check)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {service}/{check} in {rows:?}"))
+    };
     assert_eq!(find("api", "command")["status"], "ok");
     assert_eq!(find("api", "port")["status"], "error");
-    assert!(find("api", "port")["message"].as_str().unwrap().contains("python3"));
+    assert!(
+        find("api", "port")["message"]
+            .as_str()
+            .unwrap()
+            .contains("python3")
+    );
     assert_eq!(find("api", "requirements")["status"], "error");
-    assert!(find("api", "requirements")["message"].as_str().unwrap().contains("startup-medic-missing-package-xyz"));
+    assert!(
+        find("api", "requirements")["message"]
+            .as_str()
+            .unwrap()
+            .contains("startup-medic-missing-package-xyz")
+    );
     assert_eq!(find("api", "config")["status"], "error");
     assert_eq!(find("web", "command")["status"], "error");
     assert_eq!(find("web", "node_modules")["status"], "error");
@@ -404,8 +540,13 @@ fn a_crash_after_ready_is_restarted_with_backoff() {
     run.wait_for("first ready", |v| is(v, "ready", "flaky"));
     let exit = run.wait_for("the crash", |v| is(v, "exited", "flaky"));
     assert_eq!(exit["code"], 3);
-    let recovering = run.wait_for("a scheduled restart", |v| is(v, "state", "flaky") && v["state"] == "recovering");
-    assert!(recovering["retry_in_ms"].as_u64().unwrap() >= 900, "first retry after about a second: {recovering}");
+    let recovering = run.wait_for("a scheduled restart", |v| {
+        is(v, "state", "flaky") && v["state"] == "recovering"
+    });
+    assert!(
+        recovering["retry_in_ms"].as_u64().unwrap() >= 900,
+        "first retry after about a second: {recovering}"
+    );
     run.wait_nth("a second ready", 2, |v| is(v, "ready", "flaky"));
     run.interrupt();
 }
@@ -420,8 +561,17 @@ fn auto_fix_gives_up_and_says_what_is_left() {
     let mut run = Run::start(&dir.path().join("home"), &profile, true);
     let incident = run.wait_for("the incident", |v| is(v, "incident", "tool"));
     assert_eq!(incident["type"], "dependency_missing");
-    assert_eq!(incident["facts"]["command"], "startup-medic-no-such-program");
+    assert_eq!(
+        incident["facts"]["command"],
+        "startup-medic-no-such-program"
+    );
     let gave_up = run.wait_for("gave up", |v| is(v, "gave_up", "tool"));
-    assert!(gave_up["reason"].as_str().unwrap().contains("restart_with_different_params"), "{gave_up}");
+    assert!(
+        gave_up["reason"]
+            .as_str()
+            .unwrap()
+            .contains("restart_with_different_params"),
+        "{gave_up}"
+    );
     run.interrupt();
 }

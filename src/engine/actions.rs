@@ -182,7 +182,12 @@ impl ActionId {
                 5,
             ),
         };
-        ActionInfo { label, description, risk, estimated_secs }
+        ActionInfo {
+            label,
+            description,
+            risk,
+            estimated_secs,
+        }
     }
 
     /// The stable snake_case id.
@@ -269,12 +274,17 @@ impl ActionId {
             | ActionId::SuggestFirewallException => true,
             ActionId::InstallMissingDependencies => {
                 facts.text("module").is_some() && eco != Ecosystem::Other
-                    || facts.text("command").is_some_and(|c| installable_command(c).is_some())
+                    || facts
+                        .text("command")
+                        .is_some_and(|c| installable_command(c).is_some())
             }
             ActionId::ActivateVirtualEnvironment => match incident.error_type {
                 ErrorType::DependencyMissing => {
                     eco == Ecosystem::Python
-                        || facts.text("command").is_some_and(|c| installable_command(c) == Some(Ecosystem::Python) || is_python_command(c))
+                        || facts.text("command").is_some_and(|c| {
+                            installable_command(c) == Some(Ecosystem::Python)
+                                || is_python_command(c)
+                        })
                 }
                 _ => true,
             },
@@ -316,7 +326,10 @@ pub fn ecosystem_of(rule_id: Option<&str>, facts: &Facts) -> Ecosystem {
     let id = rule_id.unwrap_or("");
     if id.starts_with("py_") || id.starts_with("pip_") || id == "asgi_app_not_loadable" {
         Ecosystem::Python
-    } else if ["node_", "npm_", "webpack_", "vite_"].iter().any(|p| id.starts_with(p)) {
+    } else if ["node_", "npm_", "webpack_", "vite_"]
+        .iter()
+        .any(|p| id.starts_with(p))
+    {
         Ecosystem::Node
     } else if let Some(c) = facts.text("command") {
         installable_command(c).unwrap_or(Ecosystem::Other)
@@ -333,12 +346,40 @@ fn is_python_command(c: &str) -> bool {
 /// dependencies brings them), with the ecosystem that installs them.
 pub fn installable_command(command: &str) -> Option<Ecosystem> {
     const NODE: &[&str] = &[
-        "vite", "next", "nuxt", "nodemon", "react-scripts", "ts-node", "tsx", "tsc", "webpack", "webpack-cli",
-        "vue-cli-service", "ng", "astro", "svelte-kit", "remix", "concurrently", "parcel", "esbuild", "rollup",
+        "vite",
+        "next",
+        "nuxt",
+        "nodemon",
+        "react-scripts",
+        "ts-node",
+        "tsx",
+        "tsc",
+        "webpack",
+        "webpack-cli",
+        "vue-cli-service",
+        "ng",
+        "astro",
+        "svelte-kit",
+        "remix",
+        "concurrently",
+        "parcel",
+        "esbuild",
+        "rollup",
     ];
     const PYTHON: &[&str] = &[
-        "uvicorn", "gunicorn", "flask", "django-admin", "gradio", "streamlit", "celery", "hypercorn", "waitress-serve",
-        "daphne", "fastapi", "jupyter", "alembic",
+        "uvicorn",
+        "gunicorn",
+        "flask",
+        "django-admin",
+        "gradio",
+        "streamlit",
+        "celery",
+        "hypercorn",
+        "waitress-serve",
+        "daphne",
+        "fastapi",
+        "jupyter",
+        "alembic",
     ];
     if NODE.contains(&command) {
         Some(Ecosystem::Node)
@@ -385,20 +426,27 @@ impl Os {
 
 /// What a person can do by hand when every action has failed: concrete steps for this failure on this OS.
 pub fn manual_steps(t: ErrorType, facts: &Facts, os: Os) -> Vec<String> {
-    let port = facts.port().map_or_else(|| "PORT".to_string(), |p| p.to_string());
+    let port = facts
+        .port()
+        .map_or_else(|| "PORT".to_string(), |p| p.to_string());
     let module = facts.text("module").unwrap_or("PACKAGE");
     let path = facts.text("path").unwrap_or("the configuration file");
     let mut steps: Vec<String> = Vec::new();
     match (t, os) {
         (ErrorType::PortConflict, Os::Windows) => {
-            steps.push(format!("Find the holder: netstat -ano | findstr :{port}  (the last column is the PID)"));
+            steps.push(format!(
+                "Find the holder: netstat -ano | findstr :{port}  (the last column is the PID)"
+            ));
             steps.push("Identify it: tasklist /FI \"PID eq <PID>\"".into());
             steps.push("Stop it if it is yours: taskkill /PID <PID> /T  (add /F only if it ignores the request)".into());
             steps.push("If netstat shows nothing, the port may be reserved: netsh interface ipv4 show excludedportrange protocol=tcp".into());
         }
         (ErrorType::PortConflict, _) => {
             steps.push(format!("Find the holder: lsof -nP -iTCP:{port} -sTCP:LISTEN  (or: ss -ltnp 'sport = :{port}')"));
-            steps.push("Stop it if it is yours: kill <PID>  (kill -9 only if it ignores the request)".into());
+            steps.push(
+                "Stop it if it is yours: kill <PID>  (kill -9 only if it ignores the request)"
+                    .into(),
+            );
             steps.push(format!("If only TIME_WAIT entries remain (ss -tan 'sport = :{port}'), wait about 60 seconds and start again."));
             if os == Os::MacOs && matches!(facts.port(), Some(5000 | 7000)) {
                 steps.push("On macOS, ports 5000 and 7000 are used by AirPlay Receiver: turn it off in System Settings → General → AirDrop & Handoff.".into());
@@ -432,7 +480,9 @@ pub fn manual_steps(t: ErrorType, facts: &Facts, os: Os) -> Vec<String> {
                     Os::Windows => format!("Install the runtime that provides {lib} (often the Microsoft Visual C++ Redistributable)."),
                 });
             } else if let Some(cmd) = facts.text("command") {
-                steps.push(format!("Install {cmd} or put it on PATH, then open a new terminal so PATH is re-read."));
+                steps.push(format!(
+                    "Install {cmd} or put it on PATH, then open a new terminal so PATH is re-read."
+                ));
                 if is_python_command(cmd) && os != Os::Windows {
                     steps.push("On many systems the interpreter is called python3: use python3 in the command.".into());
                 }
@@ -450,14 +500,19 @@ pub fn manual_steps(t: ErrorType, facts: &Facts, os: Os) -> Vec<String> {
         }
         (ErrorType::ProcessFailed, _) => {
             steps.push("Read the last lines of the log above the crash: the first error printed is usually the cause.".into());
-            steps.push("Run the command by hand in the service's directory to see it fail interactively.".into());
+            steps.push(
+                "Run the command by hand in the service's directory to see it fail interactively."
+                    .into(),
+            );
             if facts.int("exit_code") == Some(137) || facts.int("exit_code") == Some(-9) {
                 steps.push("Exit code 137 means it was killed, usually for using too much memory: close other programs or lower the model/batch size.".into());
             }
         }
         (ErrorType::NetworkError, _) => {
             let host = facts.text("host").unwrap_or("the host");
-            steps.push(format!("Check that {host} is up and reachable (is the service it depends on started?)."));
+            steps.push(format!(
+                "Check that {host} is up and reachable (is the service it depends on started?)."
+            ));
             steps.push("If it needs the internet, check the connection and any proxy settings (HTTP_PROXY / HTTPS_PROXY).".into());
         }
         (ErrorType::FirewallBlocked, Os::Windows) => {
@@ -522,7 +577,10 @@ mod tests {
     #[test]
     fn every_type_has_an_action_and_risky_ones_need_consent() {
         for t in ErrorType::ALL {
-            assert!(ActionId::ALL.iter().any(|a| a.base_priority(t).is_some()), "{t}");
+            assert!(
+                ActionId::ALL.iter().any(|a| a.base_priority(t).is_some()),
+                "{t}"
+            );
         }
         assert!(ActionId::KillProcessOnPort.needs_consent());
         assert!(ActionId::InstallMissingDependencies.needs_consent());
@@ -532,21 +590,51 @@ mod tests {
 
     #[test]
     fn candidates_depend_on_facts() {
-        let with_port = incident(ErrorType::PortConflict, "address_already_in_use", &[("port", Fact::Int(8000))]);
+        let with_port = incident(
+            ErrorType::PortConflict,
+            "address_already_in_use",
+            &[("port", Fact::Int(8000))],
+        );
         let c = candidates(&with_port);
-        assert!(c.contains(&ActionId::FindAlternativePort) && c.contains(&ActionId::KillProcessOnPort));
-        let module = incident(ErrorType::DependencyMissing, "py_no_module_named", &[("module", Fact::Text("torch".into()))]);
+        assert!(
+            c.contains(&ActionId::FindAlternativePort) && c.contains(&ActionId::KillProcessOnPort)
+        );
+        let module = incident(
+            ErrorType::DependencyMissing,
+            "py_no_module_named",
+            &[("module", Fact::Text("torch".into()))],
+        );
         let c = candidates(&module);
-        assert!(c.contains(&ActionId::ActivateVirtualEnvironment) && c.contains(&ActionId::InstallMissingDependencies));
-        assert!(!c.contains(&ActionId::RestartWithDifferentParams), "no command to rename");
+        assert!(
+            c.contains(&ActionId::ActivateVirtualEnvironment)
+                && c.contains(&ActionId::InstallMissingDependencies)
+        );
+        assert!(
+            !c.contains(&ActionId::RestartWithDifferentParams),
+            "no command to rename"
+        );
 
-        let node = incident(ErrorType::DependencyMissing, "node_cannot_find_module", &[("module", Fact::Text("express".into()))]);
+        let node = incident(
+            ErrorType::DependencyMissing,
+            "node_cannot_find_module",
+            &[("module", Fact::Text("express".into()))],
+        );
         let c = candidates(&node);
         assert!(c.contains(&ActionId::InstallMissingDependencies));
-        assert!(!c.contains(&ActionId::CreateVirtualEnvironment) && !c.contains(&ActionId::ActivateVirtualEnvironment));
+        assert!(
+            !c.contains(&ActionId::CreateVirtualEnvironment)
+                && !c.contains(&ActionId::ActivateVirtualEnvironment)
+        );
 
-        let go = incident(ErrorType::DependencyMissing, "shared_library_missing", &[("library", Fact::Text("libGL.so.1".into()))]);
-        assert!(candidates(&go).is_empty(), "nothing we can install for a system library");
+        let go = incident(
+            ErrorType::DependencyMissing,
+            "shared_library_missing",
+            &[("library", Fact::Text("libGL.so.1".into()))],
+        );
+        assert!(
+            candidates(&go).is_empty(),
+            "nothing we can install for a system library"
+        );
     }
 
     #[test]
@@ -561,7 +649,11 @@ mod tests {
             for os in [Os::Linux, Os::MacOs, Os::Windows] {
                 let steps = manual_steps(t, &f, os);
                 assert!(!steps.is_empty(), "{t} {os:?}");
-                assert!(steps.iter().all(|s| !s.to_lowercase().contains("contact support")));
+                assert!(
+                    steps
+                        .iter()
+                        .all(|s| !s.to_lowercase().contains("contact support"))
+                );
             }
         }
     }

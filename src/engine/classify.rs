@@ -59,7 +59,10 @@ impl BlockKind {
 
 /// Block start markers, appended to the rules' `RegexSet` so one pass finds both.
 pub(crate) const MARKERS: &[(&str, BlockKind)] = &[
-    (r"Traceback \(most recent call last\):", BlockKind::PythonTraceback),
+    (
+        r"Traceback \(most recent call last\):",
+        BlockKind::PythonTraceback,
+    ),
     (r"^\s*APPLICATION FAILED TO START\s*$", BlockKind::Spring),
     (r"^(?:panic: |fatal error: )", BlockKind::GoPanic),
     (r"^thread '[^']*' panicked at ", BlockKind::RustPanic),
@@ -92,7 +95,10 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 fn wants_port(t: ErrorType) -> bool {
     matches!(
         t,
-        ErrorType::PortConflict | ErrorType::PermissionDenied | ErrorType::NetworkError | ErrorType::FirewallBlocked
+        ErrorType::PortConflict
+            | ErrorType::PermissionDenied
+            | ErrorType::NetworkError
+            | ErrorType::FirewallBlocked
     )
 }
 
@@ -163,7 +169,9 @@ fn cut(bytes: &[u8], max: usize) -> &[u8] {
 }
 
 fn text_of(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(cut(bytes, MAX_CONTEXT_LINE_BYTES)).trim_end().to_string()
+    String::from_utf8_lossy(cut(bytes, MAX_CONTEXT_LINE_BYTES))
+        .trim_end()
+        .to_string()
 }
 
 fn is_blank(t: &[u8]) -> bool {
@@ -182,7 +190,8 @@ fn trimmed_start(t: &[u8]) -> &[u8] {
 /// A stack frame: never evidence of a root cause (its path may say anything).
 fn is_frame(t: &[u8]) -> bool {
     let s = trimmed_start(t);
-    is_indented(t) && (s.starts_with(b"at ") || s.starts_with(b"File \"") || s.starts_with(b"File '"))
+    is_indented(t)
+        && (s.starts_with(b"at ") || s.starts_with(b"File \"") || s.starts_with(b"File '"))
 }
 
 fn starts_with_any(t: &[u8], prefixes: &[&[u8]]) -> bool {
@@ -242,8 +251,10 @@ fn starts_with_timestamp(t: &[u8]) -> bool {
 
 /// Go's goroutine dump: function lines such as `main.main()` or `net/http.(*Server).Serve(0xc0)`.
 fn is_go_dump_line(t: &[u8]) -> bool {
-    starts_with_any(t, &[b"goroutine ", b"[signal ", b"created by ", b"exit status "])
-        || (t.ends_with(b")") && !t.contains(&b' ') && t.contains(&b'('))
+    starts_with_any(
+        t,
+        &[b"goroutine ", b"[signal ", b"created by ", b"exit status "],
+    ) || (t.ends_with(b")") && !t.contains(&b' ') && t.contains(&b'('))
 }
 
 /// What one line matched.
@@ -285,7 +296,14 @@ impl Classifier {
 
     /// Starts an incremental stream over this classifier (the stream holds a cheap clone).
     pub fn stream(&self) -> LineStream {
-        LineStream { c: self.clone(), line_no: 0, block: None, pending: None, recent: Vec::new(), recent_next: 0 }
+        LineStream {
+            c: self.clone(),
+            line_no: 0,
+            block: None,
+            pending: None,
+            recent: Vec::new(),
+            recent_next: 0,
+        }
     }
 
     /// Classifies a whole text (lines split on `\n`, a trailing `\r` ignored).
@@ -386,7 +404,11 @@ impl LineStream {
         if self.block.is_some() {
             if self.continues(t, &analysis) {
                 self.append(t, analysis);
-                if self.block.as_ref().is_some_and(|b| b.total >= MAX_BLOCK_LINES) {
+                if self
+                    .block
+                    .as_ref()
+                    .is_some_and(|b| b.total >= MAX_BLOCK_LINES)
+                {
                     self.close_block(out);
                 }
                 return;
@@ -438,7 +460,9 @@ impl LineStream {
     }
 
     fn continues(&mut self, t: &[u8], a: &Analysis) -> bool {
-        let Some(b) = self.block.as_mut() else { return false };
+        let Some(b) = self.block.as_mut() else {
+            return false;
+        };
         if is_blank(t) {
             return true; // held in `blanks` until something continues the block
         }
@@ -450,7 +474,9 @@ impl LineStream {
                 !b.python_seen_exception
             }
             BlockKind::Spring => !starts_with_timestamp(t) && b.total < MAX_SPRING_LINES,
-            BlockKind::GoPanic => is_go_dump_line(t) || is_generic_continuation(t) || a.rule.is_some(),
+            BlockKind::GoPanic => {
+                is_go_dump_line(t) || is_generic_continuation(t) || a.rule.is_some()
+            }
             BlockKind::RustPanic => b.rust_expect_message || is_generic_continuation(t),
             BlockKind::Npm | BlockKind::Stack | BlockKind::Generic => {
                 if !b.blanks.is_empty() && a.rule.is_none() && !is_generic_continuation(t) {
@@ -471,9 +497,11 @@ impl LineStream {
         // A generic block takes the shape of the first structured block that joins it
         // (e.g. "error when starting dev server:" followed by a JS error and its stack).
         if let Some(kind) = a.marker
-            && b.kind == BlockKind::Generic && kind != BlockKind::Generic {
-                b.kind = kind;
-            }
+            && b.kind == BlockKind::Generic
+            && kind != BlockKind::Generic
+        {
+            b.kind = kind;
+        }
         let blanks = std::mem::take(&mut b.blanks);
         for blank in blanks {
             if b.lines.len() < MAX_CONTEXT_LINES {
@@ -525,17 +553,27 @@ impl LineStream {
     }
 
     fn close_block(&mut self, out: &mut Vec<Incident>) {
-        let Some(block) = self.block.take() else { return };
-        let Some((incident, strength)) = self.build_incident(block) else { return };
+        let Some(block) = self.block.take() else {
+            return;
+        };
+        let Some((incident, strength)) = self.build_incident(block) else {
+            return;
+        };
         self.hold(incident, strength, out);
     }
 
     fn build_incident(&self, block: Block) -> Option<(Incident, Strength)> {
         let rules = &self.c.rules;
         let hits: Vec<&BlockLine> = block.lines.iter().filter(|l| l.rule.is_some()).collect();
-        let strength = if hits.iter().any(|l| l.rule.is_some_and(|r| rules[r].role == Role::Cause)) {
+        let strength = if hits
+            .iter()
+            .any(|l| l.rule.is_some_and(|r| rules[r].role == Role::Cause))
+        {
             Strength::Strong
-        } else if hits.iter().any(|l| l.rule.is_some_and(|r| rules[r].role == Role::Consequence)) {
+        } else if hits
+            .iter()
+            .any(|l| l.rule.is_some_and(|r| rules[r].role == Role::Consequence))
+        {
             Strength::Consequence
         } else {
             Strength::Weak
@@ -544,8 +582,15 @@ impl LineStream {
         // line states it.
         let prefer_later = block.kind == BlockKind::PythonTraceback;
         let best = hits.iter().copied().reduce(|acc, l| {
-            let (pa, pl) = (rules[acc.rule.unwrap_or(0)].priority, rules[l.rule.unwrap_or(0)].priority);
-            if pl > pa || (pl == pa && prefer_later) { l } else { acc }
+            let (pa, pl) = (
+                rules[acc.rule.unwrap_or(0)].priority,
+                rules[l.rule.unwrap_or(0)].priority,
+            );
+            if pl > pa || (pl == pa && prefer_later) {
+                l
+            } else {
+                acc
+            }
         });
 
         let fatal_without_cause = block.kind.is_fatal() && strength != Strength::Strong;
@@ -569,7 +614,9 @@ impl LineStream {
             capture_facts(&rules[id], raw, &mut facts);
         }
         for l in std::iter::once(root).chain(hits.iter().copied()) {
-            let Some(raw) = l.raw.as_deref() else { continue };
+            let Some(raw) = l.raw.as_deref() else {
+                continue;
+            };
             for &id in &l.rules {
                 let mut more = Facts::new();
                 capture_facts(&rules[id], raw, &mut more);
@@ -590,7 +637,9 @@ impl LineStream {
                 if is_frame(raw) {
                     continue;
                 }
-                let Some((host, port)) = find_port(raw) else { continue };
+                let Some((host, port)) = find_port(raw) else {
+                    continue;
+                };
                 match facts.port() {
                     None => facts.insert("port", Fact::Int(i64::from(port))),
                     Some(known) if known != port => continue,
@@ -628,14 +677,23 @@ impl LineStream {
     fn announced_port(&self, first_line: usize) -> Option<(Option<String>, u16)> {
         let n = self.recent.len();
         (1..=n)
-            .map(|back| &self.recent[(self.recent_next + RECENT_PORT_LINES - back) % RECENT_PORT_LINES])
-            .filter(|(no, _)| first_line.saturating_sub(*no) <= RECENT_PORT_LINES && *no < first_line)
+            .map(|back| {
+                &self.recent[(self.recent_next + RECENT_PORT_LINES - back) % RECENT_PORT_LINES]
+            })
+            .filter(|(no, _)| {
+                first_line.saturating_sub(*no) <= RECENT_PORT_LINES && *no < first_line
+            })
             .find_map(|(_, line)| find_port(line))
     }
 
     /// The line that states a crash no rule explained.
     fn fatal_root_line<'b>(&self, block: &'b Block) -> Option<&'b BlockLine> {
-        let evidence = || block.lines.iter().filter(|l| l.evidence && !l.text.is_empty());
+        let evidence = || {
+            block
+                .lines
+                .iter()
+                .filter(|l| l.evidence && !l.text.is_empty())
+        };
         match block.kind {
             BlockKind::PythonTraceback => evidence().next_back(),
             BlockKind::RustPanic => {
@@ -663,10 +721,15 @@ impl LineStream {
 
     fn hold(&mut self, incident: Incident, strength: Strength, out: &mut Vec<Incident>) {
         let Some(p) = self.pending.as_mut() else {
-            self.pending = Some(Pending { incident, strength, quiet_lines: 0 });
+            self.pending = Some(Pending {
+                incident,
+                strength,
+                quiet_lines: 0,
+            });
             return;
         };
-        let same = p.incident.error_type == incident.error_type && p.incident.facts == incident.facts;
+        let same =
+            p.incident.error_type == incident.error_type && p.incident.facts == incident.facts;
         match (p.strength, strength) {
             // A bare error line followed by the real cause: the cause is the incident.
             (Strength::Weak, Strength::Strong | Strength::Consequence) => {
@@ -674,7 +737,11 @@ impl LineStream {
                 context.extend(incident.context.iter().cloned());
                 context.truncate(MAX_CONTEXT_LINES);
                 let first_line = p.incident.first_line;
-                *p = Pending { incident, strength, quiet_lines: 0 };
+                *p = Pending {
+                    incident,
+                    strength,
+                    quiet_lines: 0,
+                };
                 p.incident.context = context;
                 p.incident.first_line = first_line;
             }
@@ -684,14 +751,20 @@ impl LineStream {
                     p.incident.facts.fill("exit_code", code.clone());
                 }
                 let room = MAX_CONTEXT_LINES.saturating_sub(p.incident.context.len());
-                p.incident.context.extend(incident.context.into_iter().take(room));
+                p.incident
+                    .context
+                    .extend(incident.context.into_iter().take(room));
                 p.quiet_lines = 0;
             }
             // The same failure printed twice (reloaders do this) is one incident.
             (Strength::Strong, Strength::Strong) if same => p.quiet_lines = 0,
             _ => {
                 self.emit_pending(out);
-                self.pending = Some(Pending { incident, strength, quiet_lines: 0 });
+                self.pending = Some(Pending {
+                    incident,
+                    strength,
+                    quiet_lines: 0,
+                });
             }
         }
     }
@@ -711,7 +784,9 @@ fn capture_facts(rule: &super::rules::CompiledRule, raw: &[u8], facts: &mut Fact
     if rule.fact_groups.is_empty() {
         return;
     }
-    let Some(caps) = rule.regex.captures(raw) else { return };
+    let Some(caps) = rule.regex.captures(raw) else {
+        return;
+    };
     for (idx, name) in &rule.fact_groups {
         if let Some(m) = caps.get(*idx) {
             facts.set_captured(name, &String::from_utf8_lossy(m.as_bytes()));
@@ -738,7 +813,12 @@ pub fn find_port(line: &[u8]) -> Option<(Option<String>, u16)> {
             // `"id":20568` in JSON logs is a key and a number, not a port.
             let start = caps.name("port").map_or(0, |m| m.start());
             let bare = caps.get(0).is_some_and(|m| m.start() + 2 >= start);
-            if bare && host.is_none() && start >= 2 && line[start - 1] == b':' && matches!(line[start - 2], b'"' | b'\'') {
+            if bare
+                && host.is_none()
+                && start >= 2
+                && line[start - 1] == b':'
+                && matches!(line[start - 2], b'"' | b'\'')
+            {
                 continue;
             }
             return Some((host, port));
@@ -770,36 +850,91 @@ mod tests {
         for i in 0..10 {
             far.push_str(&format!("loading part {i}\n"));
         }
-        far.push_str("error: Uncaught (in promise) AddrInUse: Address already in use (os error 98)");
+        far.push_str(
+            "error: Uncaught (in promise) AddrInUse: Address already in use (os error 98)",
+        );
         let got = c.classify_text(&far);
         assert_eq!(got[0].error_type, ErrorType::PortConflict);
-        assert_eq!(got[0].facts.port(), None, "an announcement ten lines back is not trusted");
+        assert_eq!(
+            got[0].facts.port(),
+            None,
+            "an announcement ten lines back is not trusted"
+        );
     }
 
     #[test]
     fn ports_in_every_spelling() {
         let cases: &[(&str, u16, Option<&str>)] = &[
-            ("Error: listen EADDRINUSE: address already in use :::3000", 3000, Some("::")),
-            ("error while attempting to bind on address ('127.0.0.1', 8000): address already in use", 8000, Some("127.0.0.1")),
-            ("nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)", 80, Some("0.0.0.0")),
-            ("Web server failed to start. Port 8080 was already in use.", 8080, None),
-            ("HINT:  Is another postmaster already running on port 5432?", 5432, None),
-            ("OSError: Cannot find empty port in range: 7860-7860.", 7860, None),
-            ("Could not create server TCP listening socket *:6379: bind: Address already in use", 6379, Some("*")),
+            (
+                "Error: listen EADDRINUSE: address already in use :::3000",
+                3000,
+                Some("::"),
+            ),
+            (
+                "error while attempting to bind on address ('127.0.0.1', 8000): address already in use",
+                8000,
+                Some("127.0.0.1"),
+            ),
+            (
+                "nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)",
+                80,
+                Some("0.0.0.0"),
+            ),
+            (
+                "Web server failed to start. Port 8080 was already in use.",
+                8080,
+                None,
+            ),
+            (
+                "HINT:  Is another postmaster already running on port 5432?",
+                5432,
+                None,
+            ),
+            (
+                "OSError: Cannot find empty port in range: 7860-7860.",
+                7860,
+                None,
+            ),
+            (
+                "Could not create server TCP listening socket *:6379: bind: Address already in use",
+                6379,
+                Some("*"),
+            ),
             ("Running on http://127.0.0.1:5000", 5000, Some("127.0.0.1")),
             ("listen tcp :8080: bind: address already in use", 8080, None),
-            ("Error: connect ECONNREFUSED 127.0.0.1:5432", 5432, Some("127.0.0.1")),
-            ("Error 111 connecting to localhost:6379. Connection refused.", 6379, Some("localhost")),
+            (
+                "Error: connect ECONNREFUSED 127.0.0.1:5432",
+                5432,
+                Some("127.0.0.1"),
+            ),
+            (
+                "Error 111 connecting to localhost:6379. Connection refused.",
+                6379,
+                Some("localhost"),
+            ),
             ("  port: 3000", 3000, None),
-            (r#"{"level":"error","port":3000,"msg":"listen failed"}"#, 3000, None),
-            ("Failed to bind to address http://[::1]:5000: address already in use.", 5000, Some("[::1]")),
+            (
+                r#"{"level":"error","port":3000,"msg":"listen failed"}"#,
+                3000,
+                None,
+            ),
+            (
+                "Failed to bind to address http://[::1]:5000: address already in use.",
+                5000,
+                Some("[::1]"),
+            ),
         ];
         for (line, port, host) in cases {
             let got = find_port(line.as_bytes());
             assert_eq!(got.as_ref().map(|g| g.1), Some(*port), "{line}");
             assert_eq!(got.and_then(|g| g.0).as_deref(), *host, "{line}");
         }
-        for line in ["2024-01-15 10:00:00,123 INFO started", "at Server.listen (node:net:1817:16)", "took 12:30", r#"{"ctx":"listen","id":20568,"msg":"x"}"#] {
+        for line in [
+            "2024-01-15 10:00:00,123 INFO started",
+            "at Server.listen (node:net:1817:16)",
+            "took 12:30",
+            r#"{"ctx":"listen","id":20568,"msg":"x"}"#,
+        ] {
             assert_eq!(find_port(line.as_bytes()), None, "{line}");
         }
     }
@@ -807,7 +942,10 @@ mod tests {
     #[test]
     fn ansi_is_stripped_and_unterminated_escapes_are_safe() {
         assert_eq!(&*strip_ansi(b"\x1b[31mError\x1b[0m: x"), b"Error: x");
-        assert_eq!(&*strip_ansi(b"a\x1b]8;;http://x\x07link\x1b]8;;\x07b"), b"alinkb");
+        assert_eq!(
+            &*strip_ansi(b"a\x1b]8;;http://x\x07link\x1b]8;;\x07b"),
+            b"alinkb"
+        );
         assert_eq!(&*strip_ansi(b"ok\x1b[31"), b"ok");
         assert_eq!(&*strip_ansi(b"ok\x1b"), b"ok");
     }
@@ -835,7 +973,8 @@ mod tests {
 
     #[test]
     fn consequences_join_the_incident_before_them() {
-        let log = "2024/01/15 10:00:00 listen tcp :8080: bind: address already in use\nexit status 1\n";
+        let log =
+            "2024/01/15 10:00:00 listen tcp :8080: bind: address already in use\nexit status 1\n";
         let got = classifier().classify_text(log);
         assert_eq!(got.len(), 1, "{got:#?}");
         assert_eq!(got[0].error_type, ErrorType::PortConflict);

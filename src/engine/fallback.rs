@@ -94,10 +94,16 @@ impl FallbackConfig {
         let mut problems = Vec::new();
         for (i, r) in self.port_ranges.iter().enumerate() {
             if r.start < 1024 {
-                problems.push(format!("port_ranges[{i}]: start {} is below 1024 (privileged)", r.start));
+                problems.push(format!(
+                    "port_ranges[{i}]: start {} is below 1024 (privileged)",
+                    r.start
+                ));
             }
             if r.start > r.end {
-                problems.push(format!("port_ranges[{i}]: start {} is after end {}", r.start, r.end));
+                problems.push(format!(
+                    "port_ranges[{i}]: start {} is after end {}",
+                    r.start, r.end
+                ));
             }
         }
         for (i, a) in self.port_ranges.iter().enumerate() {
@@ -108,13 +114,17 @@ impl FallbackConfig {
             }
         }
         if let Some(h) = &self.bind_host
-            && !is_valid_host(h) {
-                problems.push(format!("bind_host: \"{h}\" is not an IP address or host name"));
-            }
+            && !is_valid_host(h)
+        {
+            problems.push(format!(
+                "bind_host: \"{h}\" is not an IP address or host name"
+            ));
+        }
         if let Some(f) = self.timeout_factor
-            && !(f.is_finite() && f > 1.0) {
-                problems.push(format!("timeout_factor: {f} must be greater than 1"));
-            }
+            && !(f.is_finite() && f > 1.0)
+        {
+            problems.push(format!("timeout_factor: {f} must be greater than 1"));
+        }
         if self.timeout_cap_secs == 0 {
             problems.push("timeout_cap_secs: must be at least 1".into());
         }
@@ -154,7 +164,9 @@ impl FallbackConfig {
 
     /// The raised startup timeout: × factor, at most the cap, never lower than before.
     pub fn raised_timeout(&self, current_secs: u64) -> u64 {
-        let Some(f) = self.timeout_factor.filter(|f| f.is_finite() && *f > 1.0) else { return current_secs };
+        let Some(f) = self.timeout_factor.filter(|f| f.is_finite() && *f > 1.0) else {
+            return current_secs;
+        };
         let raised = (current_secs.max(1) as f64 * f).ceil() as u64;
         raised.min(self.timeout_cap_secs).max(current_secs)
     }
@@ -164,10 +176,15 @@ impl FallbackConfig {
         let mut next = spec.clone();
         let mut changes = Vec::new();
         if let Some(h) = &self.bind_host
-            && *h != spec.host {
-                next.host = h.clone();
-                changes.push(Change { field: "host".into(), before: spec.host.clone(), after: h.clone() });
-            }
+            && *h != spec.host
+        {
+            next.host = h.clone();
+            changes.push(Change {
+                field: "host".into(),
+                before: spec.host.clone(),
+                after: h.clone(),
+            });
+        }
         let t = self.raised_timeout(spec.startup_timeout_secs);
         if t != spec.startup_timeout_secs {
             next.startup_timeout_secs = t;
@@ -178,22 +195,39 @@ impl FallbackConfig {
             });
         }
         if let Some(first) = next.command.first_mut()
-            && let Some(new) = self.command_substitutions.get(first.as_str()) {
-                let before = first.clone();
-                *first = new.clone();
-                changes.push(Change { field: "command[0]".into(), before, after: new.clone() });
-            }
-        let missing: Vec<&String> = self.extra_args.iter().filter(|a| !spec.command.contains(a)).collect();
+            && let Some(new) = self.command_substitutions.get(first.as_str())
+        {
+            let before = first.clone();
+            *first = new.clone();
+            changes.push(Change {
+                field: "command[0]".into(),
+                before,
+                after: new.clone(),
+            });
+        }
+        let missing: Vec<&String> = self
+            .extra_args
+            .iter()
+            .filter(|a| !spec.command.contains(a))
+            .collect();
         if !missing.is_empty() {
             let before = spec.command.join(" ");
             next.command.extend(missing.into_iter().cloned());
-            changes.push(Change { field: "command".into(), before, after: next.command.join(" ") });
+            changes.push(Change {
+                field: "command".into(),
+                before,
+                after: next.command.join(" "),
+            });
         }
         for (k, v) in &self.extra_env {
             if spec.env.get(k) != Some(v) {
                 let before = spec.env.get(k).cloned().unwrap_or_else(|| "(unset)".into());
                 next.env.insert(k.clone(), v.clone());
-                changes.push(Change { field: format!("env.{k}"), before, after: v.clone() });
+                changes.push(Change {
+                    field: format!("env.{k}"),
+                    before,
+                    after: v.clone(),
+                });
             }
         }
         (next, changes)
@@ -212,7 +246,9 @@ pub fn is_valid_host(h: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -239,12 +275,18 @@ impl Fallbacks {
         for t in ErrorType::ALL {
             configs.insert(t, default_config(t, os));
         }
-        Fallbacks { version: FALLBACKS_VERSION, configs }
+        Fallbacks {
+            version: FALLBACKS_VERSION,
+            configs,
+        }
     }
 
     /// The config for a type (its default when the file has none).
     pub fn get(&self, t: ErrorType) -> FallbackConfig {
-        self.configs.get(&t).cloned().unwrap_or_else(|| default_config(t, Os::current()))
+        self.configs
+            .get(&t)
+            .cloned()
+            .unwrap_or_else(|| default_config(t, Os::current()))
     }
 }
 
@@ -254,15 +296,30 @@ pub fn default_config(t: ErrorType, os: Os) -> FallbackConfig {
     match t {
         ErrorType::PortConflict => {
             c.search_above_current = 20;
-            c.port_ranges = vec![PortRange { start: 18000, end: 18999 }];
+            c.port_ranges = vec![PortRange {
+                start: 18000,
+                end: 18999,
+            }];
         }
         ErrorType::PermissionDenied => {
-            c.port_ranges = vec![PortRange { start: 8000, end: 8099 }, PortRange { start: 18000, end: 18999 }];
+            c.port_ranges = vec![
+                PortRange {
+                    start: 8000,
+                    end: 8099,
+                },
+                PortRange {
+                    start: 18000,
+                    end: 18999,
+                },
+            ];
         }
         ErrorType::FirewallBlocked => {
             // Loopback traffic never meets the firewall, and local tools rarely need more.
             c.bind_host = Some("127.0.0.1".into());
-            c.port_ranges = vec![PortRange { start: 18000, end: 18999 }];
+            c.port_ranges = vec![PortRange {
+                start: 18000,
+                end: 18999,
+            }];
         }
         ErrorType::TimeoutError => {
             c.timeout_factor = Some(2.0);
@@ -321,17 +378,30 @@ mod tests {
             ..FallbackConfig::default()
         };
         c.extra_env.insert("HF_HUB_OFFLINE".into(), "1".into());
-        c.command_substitutions.insert("python".into(), "python3".into());
+        c.command_substitutions
+            .insert("python".into(), "python3".into());
         let (next, changes) = c.apply(&spec());
         assert_eq!(next.host, "127.0.0.1");
         assert_eq!(next.startup_timeout_secs, 45, "capped");
         assert_eq!(next.command, vec!["python3", "app.py", "--no-reload"]);
         assert_eq!(next.env["HF_HUB_OFFLINE"], "1");
         let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(fields, ["host", "startup_timeout_secs", "command[0]", "command", "env.HF_HUB_OFFLINE"]);
+        assert_eq!(
+            fields,
+            [
+                "host",
+                "startup_timeout_secs",
+                "command[0]",
+                "command",
+                "env.HF_HUB_OFFLINE"
+            ]
+        );
         let (again, none) = c.apply(&next);
         assert_eq!(again, next);
-        assert!(none.iter().all(|c| c.field == "startup_timeout_secs") || none.is_empty(), "{none:?}");
+        assert!(
+            none.iter().all(|c| c.field == "startup_timeout_secs") || none.is_empty(),
+            "{none:?}"
+        );
     }
 
     #[test]
@@ -348,16 +418,31 @@ mod tests {
     #[test]
     fn validation_names_fields() {
         let c = FallbackConfig {
-            port_ranges: vec![PortRange { start: 80, end: 90 }, PortRange { start: 9000, end: 8000 }, PortRange { start: 8500, end: 8600 }],
+            port_ranges: vec![
+                PortRange { start: 80, end: 90 },
+                PortRange {
+                    start: 9000,
+                    end: 8000,
+                },
+                PortRange {
+                    start: 8500,
+                    end: 8600,
+                },
+            ],
             bind_host: Some("not a host".into()),
             timeout_factor: Some(0.5),
             ..FallbackConfig::default()
         };
         let p = c.validate().join("\n");
         assert!(p.contains("port_ranges[0]: start 80 is below 1024"), "{p}");
-        assert!(p.contains("port_ranges[1]: start 9000 is after end 8000"), "{p}");
+        assert!(
+            p.contains("port_ranges[1]: start 9000 is after end 8000"),
+            "{p}"
+        );
         assert!(p.contains("bind_host"), "{p}");
         assert!(p.contains("timeout_factor: 0.5"), "{p}");
-        assert!(is_valid_host("localhost") && is_valid_host("::1") && is_valid_host("api.internal"));
+        assert!(
+            is_valid_host("localhost") && is_valid_host("::1") && is_valid_host("api.internal")
+        );
     }
 }

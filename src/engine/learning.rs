@@ -91,7 +91,10 @@ pub struct Patterns {
 
 impl Default for Patterns {
     fn default() -> Self {
-        Patterns { version: PATTERNS_VERSION, patterns: BTreeMap::new() }
+        Patterns {
+            version: PATTERNS_VERSION,
+            patterns: BTreeMap::new(),
+        }
     }
 }
 
@@ -116,7 +119,11 @@ fn top_module(m: &str) -> String {
     let top = if let Some(scoped) = m.strip_prefix('@') {
         // npm scopes: @scope/name/sub → @scope/name
         let mut parts = scoped.splitn(3, '/');
-        format!("@{}/{}", parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+        format!(
+            "@{}/{}",
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or("")
+        )
     } else {
         m.split(['.', '/']).next().unwrap_or(m).to_string()
     };
@@ -181,20 +188,32 @@ pub fn signature(t: ErrorType, facts: &Facts) -> String {
 pub fn describe(t: ErrorType, facts: &Facts) -> String {
     let port = facts.port();
     match t {
-        ErrorType::PortConflict => port.map_or("port conflicts".into(), |p| format!("port {p} conflicts")),
-        ErrorType::FirewallBlocked => port.map_or("firewall blocks".into(), |p| format!("firewall blocks on port {p}")),
+        ErrorType::PortConflict => {
+            port.map_or("port conflicts".into(), |p| format!("port {p} conflicts"))
+        }
+        ErrorType::FirewallBlocked => port.map_or("firewall blocks".into(), |p| {
+            format!("firewall blocks on port {p}")
+        }),
         ErrorType::PermissionDenied => match (port, facts.text("path")) {
             (Some(p), _) => format!("permission denied on port {p}"),
             (None, Some(path)) => format!("permission denied on {}", file_name(path)),
             _ => "permission errors".into(),
         },
-        ErrorType::DependencyMissing => match (facts.text("module"), facts.text("command"), facts.text("library")) {
+        ErrorType::DependencyMissing => match (
+            facts.text("module"),
+            facts.text("command"),
+            facts.text("library"),
+        ) {
             (Some(m), _, _) => format!("missing module {}", top_module(m)),
             (_, Some(c), _) => format!("missing command {c}"),
             (_, _, Some(l)) => format!("missing library {l}"),
             _ => "missing dependencies".into(),
         },
-        ErrorType::ConfigInvalid => facts.text("path").map_or("invalid configuration".into(), |p| format!("invalid {}", file_name(p))),
+        ErrorType::ConfigInvalid => facts
+            .text("path")
+            .map_or("invalid configuration".into(), |p| {
+                format!("invalid {}", file_name(p))
+            }),
         ErrorType::VirtualEnvError => "virtual environment problems".into(),
         ErrorType::NetworkError => match (facts.text("host"), port) {
             (Some(h), Some(p)) => format!("network errors to {h}:{p}"),
@@ -202,7 +221,9 @@ pub fn describe(t: ErrorType, facts: &Facts) -> String {
             (None, Some(p)) => format!("network errors on port {p}"),
             _ => "network errors".into(),
         },
-        ErrorType::ProcessFailed => facts.int("exit_code").map_or("crashes".into(), |c| format!("crashes with exit code {c}")),
+        ErrorType::ProcessFailed => facts
+            .int("exit_code")
+            .map_or("crashes".into(), |c| format!("crashes with exit code {c}")),
         ErrorType::TimeoutError => "startup timeouts".into(),
         ErrorType::Unknown => "unrecognised errors".into(),
     }
@@ -223,22 +244,29 @@ impl Patterns {
     fn entry(&mut self, t: ErrorType, facts: &Facts, now_secs: u64) -> &mut FailurePattern {
         let id = signature(t, facts);
         let now = rfc3339_utc(now_secs);
-        self.patterns.entry(id.clone()).or_insert_with(|| FailurePattern {
-            id,
-            error_type: t,
-            description: describe(t, facts),
-            occurrences: 0,
-            first_seen: now.clone(),
-            last_seen: now,
-            actions: BTreeMap::new(),
-            seen_at: Vec::new(),
-            recent_keys: Vec::new(),
-        })
+        self.patterns
+            .entry(id.clone())
+            .or_insert_with(|| FailurePattern {
+                id,
+                error_type: t,
+                description: describe(t, facts),
+                occurrences: 0,
+                first_seen: now.clone(),
+                last_seen: now,
+                actions: BTreeMap::new(),
+                seen_at: Vec::new(),
+                recent_keys: Vec::new(),
+            })
     }
 
     /// Counts an incident (identified by `incident_key`, unique per run and incident) once. Returns the
     /// pattern's signature and whether this call counted it.
-    pub fn record_incident(&mut self, incident_key: &str, incident: &Incident, now_secs: u64) -> (String, bool) {
+    pub fn record_incident(
+        &mut self,
+        incident_key: &str,
+        incident: &Incident,
+        now_secs: u64,
+    ) -> (String, bool) {
         let p = self.entry(incident.error_type, &incident.facts, now_secs);
         let counted = remember(&mut p.recent_keys, format!("incident:{incident_key}"));
         if counted {
@@ -262,7 +290,10 @@ impl Patterns {
         now_secs: u64,
     ) -> bool {
         let p = self.entry(incident.error_type, &incident.facts, now_secs);
-        if !remember(&mut p.recent_keys, format!("outcome:{incident_key}:{}", action.id())) {
+        if !remember(
+            &mut p.recent_keys,
+            format!("outcome:{incident_key}:{}", action.id()),
+        ) {
             return false;
         }
         let s = p.actions.entry(action).or_default();
@@ -289,10 +320,22 @@ impl Patterns {
             .iter()
             .map(|&action| {
                 let base = action.base_priority(t).unwrap_or(0);
-                let stats = pattern.and_then(|p| p.actions.get(&action)).cloned().unwrap_or_default();
+                let stats = pattern
+                    .and_then(|p| p.actions.get(&action))
+                    .cloned()
+                    .unwrap_or_default();
                 let (score, why) = blend(base, &stats, &desc);
                 let info = action.info();
-                (RankedAction { action, score, why, risk: info.risk, needs_consent: action.needs_consent() }, base)
+                (
+                    RankedAction {
+                        action,
+                        score,
+                        why,
+                        risk: info.risk,
+                        needs_consent: action.needs_consent(),
+                    },
+                    base,
+                )
             })
             .collect();
         ranked.sort_by(|(a, ba), (b, bb)| {
@@ -332,7 +375,11 @@ impl FailurePattern {
             .actions
             .iter()
             .map(|(a, stats)| {
-                let (score, why) = blend(a.base_priority(self.error_type).unwrap_or(0), stats, &self.description);
+                let (score, why) = blend(
+                    a.base_priority(self.error_type).unwrap_or(0),
+                    stats,
+                    &self.description,
+                );
                 (*a, score, stats.success_estimate(), why)
             })
             .collect();
@@ -360,7 +407,10 @@ pub fn blend(base_priority: u8, stats: &ActionStats, description: &str) -> (f64,
         format!("not tried yet for {description}; ranked by default")
     } else {
         let times = if stats.tried == 1 { "time" } else { "times" };
-        let mut why = format!("worked {} of {} {times} for {description}", stats.succeeded, stats.tried);
+        let mut why = format!(
+            "worked {} of {} {times} for {description}",
+            stats.succeeded, stats.tried
+        );
         if stats.last_outcome == Some(Outcome::Failed) && stats.succeeded > 0 {
             why.push_str("; failed last time");
         }
@@ -393,13 +443,22 @@ mod tests {
     fn signatures_normalize() {
         let mut f = Facts::new();
         f.insert("module", Fact::Text("torch.cuda".into()));
-        assert_eq!(signature(ErrorType::DependencyMissing, &f), "dependency_missing|module=torch");
-        assert_eq!(signature(ErrorType::PortConflict, &port_incident(8000).facts), "port_conflict|port=8000");
+        assert_eq!(
+            signature(ErrorType::DependencyMissing, &f),
+            "dependency_missing|module=torch"
+        );
+        assert_eq!(
+            signature(ErrorType::PortConflict, &port_incident(8000).facts),
+            "port_conflict|port=8000"
+        );
         let mut g = Facts::new();
         g.insert("path", Fact::Text("/home/a/proj/config.yaml".into()));
         let mut h = Facts::new();
         h.insert("path", Fact::Text("C:\\work\\config.yaml".into()));
-        assert_eq!(signature(ErrorType::ConfigInvalid, &g), signature(ErrorType::ConfigInvalid, &h));
+        assert_eq!(
+            signature(ErrorType::ConfigInvalid, &g),
+            signature(ErrorType::ConfigInvalid, &h)
+        );
         assert_eq!(top_module("@scope/pkg/sub"), "@scope/pkg");
     }
 
@@ -410,8 +469,20 @@ mod tests {
         assert!(p.record_incident("run1#1", &inc, 100).1);
         assert!(!p.record_incident("run1#1", &inc, 101).1);
         assert!(p.record_incident("run2#1", &inc, 200).1);
-        assert!(p.record_outcome("run1#1", &inc, ActionId::FindAlternativePort, Outcome::Succeeded, 100));
-        assert!(!p.record_outcome("run1#1", &inc, ActionId::FindAlternativePort, Outcome::Succeeded, 100));
+        assert!(p.record_outcome(
+            "run1#1",
+            &inc,
+            ActionId::FindAlternativePort,
+            Outcome::Succeeded,
+            100
+        ));
+        assert!(!p.record_outcome(
+            "run1#1",
+            &inc,
+            ActionId::FindAlternativePort,
+            Outcome::Succeeded,
+            100
+        ));
         let pat = &p.patterns["port_conflict|port=8000"];
         assert_eq!(pat.occurrences, 2);
         assert_eq!(pat.actions[&ActionId::FindAlternativePort].tried, 1);
@@ -425,15 +496,28 @@ mod tests {
         let mut p = Patterns::default();
         let first = p.rank(&inc, &cands);
         assert_eq!(first[0].action, ActionId::FindAlternativePort);
-        assert!(first[0].why.contains("not tried yet for port 8000 conflicts"), "{}", first[0].why);
+        assert!(
+            first[0]
+                .why
+                .contains("not tried yet for port 8000 conflicts"),
+            "{}",
+            first[0].why
+        );
 
         p.record_outcome("a", &inc, ActionId::FindAlternativePort, Outcome::Failed, 1);
-        assert_eq!(p.rank(&inc, &cands)[0].action, ActionId::FindAlternativePort);
+        assert_eq!(
+            p.rank(&inc, &cands)[0].action,
+            ActionId::FindAlternativePort
+        );
 
         for k in ["b", "c", "d"] {
             p.record_outcome(k, &inc, ActionId::FindAlternativePort, Outcome::Failed, 2);
         }
-        assert_ne!(p.rank(&inc, &cands)[0].action, ActionId::FindAlternativePort, "a record of failures wins");
+        assert_ne!(
+            p.rank(&inc, &cands)[0].action,
+            ActionId::FindAlternativePort,
+            "a record of failures wins"
+        );
 
         for k in ["e", "f", "g", "h"] {
             p.record_outcome(k, &inc, ActionId::KillProcessOnPort, Outcome::Succeeded, 3);

@@ -125,7 +125,15 @@ impl fmt::Display for Fact {
 
 /// Keys a rule may capture. Others are rejected when rules are loaded, so a typo in a user rule is
 /// reported instead of silently producing a fact nobody reads.
-pub const FACT_KEYS: [&str; 7] = ["port", "host", "module", "command", "library", "path", "exit_code"];
+pub const FACT_KEYS: [&str; 7] = [
+    "port",
+    "host",
+    "module",
+    "command",
+    "library",
+    "path",
+    "exit_code",
+];
 
 /// Keys whose values are numbers.
 const NUMERIC_KEYS: [&str; 2] = ["port", "exit_code"];
@@ -145,7 +153,9 @@ impl Facts {
     /// Sets `key` from captured text: numeric keys are parsed (a port outside 1..=65535 or an
     /// unparsable number is dropped, since a wrong port is worse than none).
     pub fn set_captured(&mut self, key: &str, raw: &str) {
-        let value = raw.trim().trim_matches(|c| c == '\'' || c == '"' || c == '`');
+        let value = raw
+            .trim()
+            .trim_matches(|c| c == '\'' || c == '"' || c == '`');
         if value.is_empty() {
             return;
         }
@@ -156,7 +166,8 @@ impl Facts {
             }
             self.0.insert(key.to_string(), Fact::Int(n));
         } else {
-            self.0.insert(key.to_string(), Fact::Text(value.to_string()));
+            self.0
+                .insert(key.to_string(), Fact::Text(value.to_string()));
         }
     }
 
@@ -193,7 +204,9 @@ impl Facts {
 
     /// The port, when it is a valid one.
     pub fn port(&self) -> Option<u16> {
-        self.int("port").and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0)
+        self.int("port")
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p != 0)
     }
 
     /// True when no fact is known.

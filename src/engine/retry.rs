@@ -65,7 +65,10 @@ impl BackoffPolicy {
             p.push(format!("jitter: {} must be between 0 and 1", self.jitter));
         }
         if self.cap_ms < self.base_ms {
-            p.push(format!("cap_ms: {} is below base_ms {}", self.cap_ms, self.base_ms));
+            p.push(format!(
+                "cap_ms: {} is below base_ms {}",
+                self.cap_ms, self.base_ms
+            ));
         }
         p
     }
@@ -73,7 +76,11 @@ impl BackoffPolicy {
     /// Delay before retry number `attempt` (1-based). `jitter_unit` is a random number in [0, 1)
     /// supplied by the caller (the engine has no randomness of its own); 0.5 means no jitter.
     pub fn delay_ms(&self, attempt: u32, jitter_unit: f64) -> u64 {
-        let factor = if self.factor.is_finite() { self.factor.max(1.0) } else { 1.0 };
+        let factor = if self.factor.is_finite() {
+            self.factor.max(1.0)
+        } else {
+            1.0
+        };
         let exp = attempt.saturating_sub(1).min(64) as i32;
         let raw = (self.base_ms as f64) * factor.powi(exp);
         let capped = raw.min(self.cap_ms as f64);
@@ -92,15 +99,25 @@ pub struct RetryState {
 
 impl RetryState {
     /// Records a failure after `healthy_secs` of uptime and decides what comes next.
-    pub fn on_failure(&mut self, policy: &BackoffPolicy, healthy_secs: u64, jitter_unit: f64) -> RetryDecision {
+    pub fn on_failure(
+        &mut self,
+        policy: &BackoffPolicy,
+        healthy_secs: u64,
+        jitter_unit: f64,
+    ) -> RetryDecision {
         if healthy_secs >= policy.reset_after_healthy_secs {
             self.attempts = 0;
         }
         if policy.max_attempts != 0 && self.attempts >= policy.max_attempts {
-            return RetryDecision::GiveUp { attempts: self.attempts };
+            return RetryDecision::GiveUp {
+                attempts: self.attempts,
+            };
         }
         self.attempts += 1;
-        RetryDecision::RetryAfter { attempt: self.attempts, delay_ms: policy.delay_ms(self.attempts, jitter_unit) }
+        RetryDecision::RetryAfter {
+            attempt: self.attempts,
+            delay_ms: policy.delay_ms(self.attempts, jitter_unit),
+        }
     }
 
     /// Forgets past failures (after a manual start, say).
@@ -131,23 +148,53 @@ mod tests {
 
     #[test]
     fn gives_up_then_resets_after_a_healthy_period() {
-        let p = BackoffPolicy { max_attempts: 3, ..BackoffPolicy::default() };
+        let p = BackoffPolicy {
+            max_attempts: 3,
+            ..BackoffPolicy::default()
+        };
         let mut s = RetryState::default();
         for a in 1..=3 {
-            assert!(matches!(s.on_failure(&p, 0, 0.5), RetryDecision::RetryAfter { attempt, .. } if attempt == a));
+            assert!(
+                matches!(s.on_failure(&p, 0, 0.5), RetryDecision::RetryAfter { attempt, .. } if attempt == a)
+            );
         }
-        assert_eq!(s.on_failure(&p, 5, 0.5), RetryDecision::GiveUp { attempts: 3 });
-        assert_eq!(s.on_failure(&p, 61, 0.5), RetryDecision::RetryAfter { attempt: 1, delay_ms: 1000 });
+        assert_eq!(
+            s.on_failure(&p, 5, 0.5),
+            RetryDecision::GiveUp { attempts: 3 }
+        );
+        assert_eq!(
+            s.on_failure(&p, 61, 0.5),
+            RetryDecision::RetryAfter {
+                attempt: 1,
+                delay_ms: 1000
+            }
+        );
     }
 
     #[test]
     fn unlimited_when_zero() {
-        let p = BackoffPolicy { max_attempts: 0, ..BackoffPolicy::default() };
+        let p = BackoffPolicy {
+            max_attempts: 0,
+            ..BackoffPolicy::default()
+        };
         let mut s = RetryState::default();
         for _ in 0..100 {
-            assert!(matches!(s.on_failure(&p, 0, 0.5), RetryDecision::RetryAfter { .. }));
+            assert!(matches!(
+                s.on_failure(&p, 0, 0.5),
+                RetryDecision::RetryAfter { .. }
+            ));
         }
         assert!(p.validate().is_empty());
-        assert_eq!(BackoffPolicy { factor: 0.5, jitter: 2.0, cap_ms: 1, ..p }.validate().len(), 3);
+        assert_eq!(
+            BackoffPolicy {
+                factor: 0.5,
+                jitter: 2.0,
+                cap_ms: 1,
+                ..p
+            }
+            .validate()
+            .len(),
+            3
+        );
     }
 }

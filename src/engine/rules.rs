@@ -161,11 +161,15 @@ fn compile_one(pattern: &str) -> Result<Regex, String> {
 }
 
 fn compile_rule(rule: &Rule) -> Result<CompiledRule, RuleError> {
-    let fail = |message: String| RuleError::Rule { id: rule.id.clone(), message };
+    let fail = |message: String| RuleError::Rule {
+        id: rule.id.clone(),
+        message,
+    };
     if rule.id.trim().is_empty() {
         return Err(fail("the id is empty".into()));
     }
-    let regex = compile_one(&rule.pattern).map_err(|e| fail(format!("pattern does not compile: {e}")))?;
+    let regex =
+        compile_one(&rule.pattern).map_err(|e| fail(format!("pattern does not compile: {e}")))?;
     let unless = match rule.unless.as_str() {
         "" => None,
         p => Some(compile_one(p).map_err(|e| fail(format!("`unless` does not compile: {e}")))?),
@@ -224,16 +228,31 @@ impl Classifier {
             .dfa_size_limit(1 << 26)
             .build();
         match built {
-            Ok(set) => (Classifier { rules: Arc::new(rules), set }, problems),
+            Ok(set) => (
+                Classifier {
+                    rules: Arc::new(rules),
+                    set,
+                },
+                problems,
+            ),
             Err(e) => {
                 // Every pattern compiled alone, so only the combined size can fail: keep the markers
                 // and say why the rules are off rather than classifying nothing in silence.
-                problems.push(RuleError::Rule { id: "*".into(), message: format!("rules too large together: {e}") });
+                problems.push(RuleError::Rule {
+                    id: "*".into(),
+                    message: format!("rules too large together: {e}"),
+                });
                 let set = RegexSetBuilder::new(MARKERS.iter().map(|(p, _)| *p))
                     .unicode(false)
                     .build()
                     .unwrap_or_else(|_| RegexSet::empty());
-                (Classifier { rules: Arc::new(Vec::new()), set }, problems)
+                (
+                    Classifier {
+                        rules: Arc::new(Vec::new()),
+                        set,
+                    },
+                    problems,
+                )
             }
         }
     }
@@ -242,7 +261,14 @@ impl Classifier {
     pub fn builtin() -> (Classifier, Vec<RuleError>) {
         match RuleSet::builtin() {
             Ok(set) => Classifier::build(&set),
-            Err(e) => (Classifier::build(&RuleSet { version: RULES_VERSION, rules: Vec::new() }).0, vec![e]),
+            Err(e) => (
+                Classifier::build(&RuleSet {
+                    version: RULES_VERSION,
+                    rules: Vec::new(),
+                })
+                .0,
+                vec![e],
+            ),
         }
     }
 
@@ -251,9 +277,20 @@ impl Classifier {
     pub fn with_user_rules(user_text: Option<&str>) -> (Classifier, Vec<RuleError>) {
         let builtin = match RuleSet::builtin() {
             Ok(s) => s,
-            Err(e) => return (Classifier::build(&RuleSet { version: RULES_VERSION, rules: Vec::new() }).0, vec![e]),
+            Err(e) => {
+                return (
+                    Classifier::build(&RuleSet {
+                        version: RULES_VERSION,
+                        rules: Vec::new(),
+                    })
+                    .0,
+                    vec![e],
+                );
+            }
         };
-        let Some(text) = user_text else { return Classifier::build(&builtin) };
+        let Some(text) = user_text else {
+            return Classifier::build(&builtin);
+        };
         match RuleSet::parse(text) {
             Ok(user) => Classifier::build(&builtin.merged(user)),
             Err(e) => {
@@ -275,7 +312,10 @@ impl Classifier {
     }
 
     pub(crate) fn marker_kind(&self, set_index: usize) -> Option<BlockKind> {
-        set_index.checked_sub(self.rules.len()).and_then(|i| MARKERS.get(i)).map(|(_, k)| *k)
+        set_index
+            .checked_sub(self.rules.len())
+            .and_then(|i| MARKERS.get(i))
+            .map(|(_, k)| *k)
     }
 }
 
@@ -300,7 +340,11 @@ mod tests {
         let (c, problems) = Classifier::with_user_rules(Some(user));
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(text.len(), 2, "{text:?}");
-        assert!(text[0].starts_with("rule \"broken\": pattern does not compile"), "{}", text[0]);
+        assert!(
+            text[0].starts_with("rule \"broken\": pattern does not compile"),
+            "{}",
+            text[0]
+        );
         assert!(text[1].contains("\"prot\" is not a fact"), "{}", text[1]);
         let incidents = c.classify_text("flux capacitor offline\n");
         assert_eq!(incidents[0].error_type, ErrorType::NetworkError);

@@ -103,11 +103,20 @@ pub fn spawn(launch: Launch, tx: mpsc::UnboundedSender<ChildMsg>) -> std::io::Re
     let pid = child.id().unwrap_or(0);
     let (stop_tx, stop_rx) = oneshot::channel();
     let readers = [
-        child.stdout().take().map(|o| tokio::spawn(read_lines(o, launch.clone(), Stream::Stdout, tx.clone()))),
-        child.stderr().take().map(|e| tokio::spawn(read_lines(e, launch.clone(), Stream::Stderr, tx.clone()))),
+        child
+            .stdout()
+            .take()
+            .map(|o| tokio::spawn(read_lines(o, launch.clone(), Stream::Stdout, tx.clone()))),
+        child
+            .stderr()
+            .take()
+            .map(|e| tokio::spawn(read_lines(e, launch.clone(), Stream::Stderr, tx.clone()))),
     ];
     tokio::spawn(watch(child, launch, stop_rx, readers, tx));
-    Ok(Running { pid, stop: Some(stop_tx) })
+    Ok(Running {
+        pid,
+        stop: Some(stop_tx),
+    })
 }
 
 async fn watch(
@@ -139,12 +148,20 @@ async fn watch(
     for r in readers.into_iter().flatten() {
         // A grandchild that escaped the group may keep a pipe open; do not wait for it forever.
         let abort = r.abort_handle();
-        if tokio::time::timeout(Duration::from_millis(500), r).await.is_err() {
+        if tokio::time::timeout(Duration::from_millis(500), r)
+            .await
+            .is_err()
+        {
             abort.abort();
         }
     }
     let code = status.and_then(|s| s.code());
-    let _ = tx.send(ChildMsg::Exited { service: launch.service, generation: launch.generation, code, requested });
+    let _ = tx.send(ChildMsg::Exited {
+        service: launch.service,
+        generation: launch.generation,
+        code,
+        requested,
+    });
 }
 
 #[cfg(unix)]
@@ -157,7 +174,12 @@ fn polite_stop(_child: &dyn ChildWrapper) {
     // Windows has no polite signal for arbitrary console programs; the job is terminated after grace.
 }
 
-async fn read_lines<R: AsyncRead + Unpin>(pipe: R, launch: Launch, stream: Stream, tx: mpsc::UnboundedSender<ChildMsg>) {
+async fn read_lines<R: AsyncRead + Unpin>(
+    pipe: R,
+    launch: Launch,
+    stream: Stream,
+    tx: mpsc::UnboundedSender<ChildMsg>,
+) {
     let mut reader = BufReader::with_capacity(64 * 1024, pipe);
     let mut line: Vec<u8> = Vec::new();
     let mut overflow = false;
@@ -189,7 +211,13 @@ async fn read_lines<R: AsyncRead + Unpin>(pipe: R, launch: Launch, stream: Strea
     }
 }
 
-fn send_line(launch: &Launch, stream: Stream, line: &mut Vec<u8>, overflow: &mut bool, tx: &mpsc::UnboundedSender<ChildMsg>) {
+fn send_line(
+    launch: &Launch,
+    stream: Stream,
+    line: &mut Vec<u8>,
+    overflow: &mut bool,
+    tx: &mpsc::UnboundedSender<ChildMsg>,
+) {
     if line.last() == Some(&b'\r') {
         line.pop();
     }
@@ -197,7 +225,12 @@ fn send_line(launch: &Launch, stream: Stream, line: &mut Vec<u8>, overflow: &mut
     if *overflow {
         text.push_str(" … [line cut at 64 KiB]");
     }
-    let _ = tx.send(ChildMsg::Line { service: launch.service.clone(), generation: launch.generation, stream, line: text });
+    let _ = tx.send(ChildMsg::Line {
+        service: launch.service.clone(),
+        generation: launch.generation,
+        stream,
+        line: text,
+    });
     line.clear();
     *overflow = false;
 }

@@ -32,12 +32,19 @@ pub(super) struct Context {
 
 impl Context {
     fn say(&self, line: impl Into<String>) {
-        let _ = self.log.send(Internal::Log { service: self.service.clone(), line: line.into() });
+        let _ = self.log.send(Internal::Log {
+            service: self.service.clone(),
+            line: line.into(),
+        });
     }
 }
 
 fn relaunch(message: String) -> Result<Effect, String> {
-    Ok(Effect::Relaunch { message, undo: None, use_venv: false })
+    Ok(Effect::Relaunch {
+        message,
+        undo: None,
+        use_venv: false,
+    })
 }
 
 pub(super) async fn run(action: ActionId, ctx: Context) -> Result<Effect, String> {
@@ -53,11 +60,22 @@ pub(super) async fn run(action: ActionId, ctx: Context) -> Result<Effect, String
         ActionId::RepairConfigFile => repair(&ctx),
         ActionId::CheckFirewallExceptions => {
             let port = ctx.port.or_else(|| ctx.facts.port()).unwrap_or(0);
-            let d = tokio::task::spawn_blocking(move || system::firewall::diagnose(port)).await.map_err(|e| e.to_string())?;
-            Ok(Effect::Report { message: format!("firewall: {}; to allow the port: {}", d.summary, d.allow_command.join(" ")) })
+            let d = tokio::task::spawn_blocking(move || system::firewall::diagnose(port))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Effect::Report {
+                message: format!(
+                    "firewall: {}; to allow the port: {}",
+                    d.summary,
+                    d.allow_command.join(" ")
+                ),
+            })
         }
         ActionId::SuggestFirewallException => {
-            let port = ctx.port.or_else(|| ctx.facts.port()).ok_or("no port to allow")?;
+            let port = ctx
+                .port
+                .or_else(|| ctx.facts.port())
+                .ok_or("no port to allow")?;
             let argv = system::firewall::allow_command(port);
             if argv.iter().any(|a| a == "PROGRAM") {
                 return Err("on macOS the firewall allows programs, not ports: run the shown command with the program's path".into());
@@ -66,7 +84,10 @@ pub(super) async fn run(action: ActionId, ctx: Context) -> Result<Effect, String
             if ok {
                 relaunch(format!("{}: firewall now allows port {port}", ctx.service))
             } else {
-                Err(format!("{} failed (it needs administrator rights: run it yourself with sudo / as Administrator)", argv.join(" ")))
+                Err(format!(
+                    "{} failed (it needs administrator rights: run it yourself with sudo / as Administrator)",
+                    argv.join(" ")
+                ))
             }
         }
         other => Err(format!("{} is not a background effect", other.id())),
@@ -81,14 +102,22 @@ async fn wait_free(host: &str, port: u16, limit: Duration) -> Result<(), String>
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(format!("port {port} was still taken after {} s", limit.as_secs()))
+    Err(format!(
+        "port {port} was still taken after {} s",
+        limit.as_secs()
+    ))
 }
 
 async fn kill_holder(ctx: &Context) -> Result<Effect, String> {
-    let port = ctx.port.or_else(|| ctx.facts.port()).ok_or("the service has no port")?;
+    let port = ctx
+        .port
+        .or_else(|| ctx.facts.port())
+        .ok_or("the service has no port")?;
     let holder = match ctx.holder.clone() {
         Some(h) => Some(h),
-        None => tokio::task::spawn_blocking(move || system::ports::holder(port)).await.map_err(|e| e.to_string())?,
+        None => tokio::task::spawn_blocking(move || system::ports::holder(port))
+            .await
+            .map_err(|e| e.to_string())?,
     };
     let Some(h) = holder else {
         if system::ports::is_free(&ctx.host, port) {
@@ -99,17 +128,25 @@ async fn kill_holder(ctx: &Context) -> Result<Effect, String> {
         ));
     };
     let pid = h.pid;
-    let outcome = tokio::task::spawn_blocking(move || system::process::stop(pid, Duration::from_secs(5)))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let outcome =
+        tokio::task::spawn_blocking(move || system::process::stop(pid, Duration::from_secs(5)))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
     ctx.say(outcome.clone());
-    wait_free(&ctx.host, port, Duration::from_secs(10)).await.map_err(|e| format!("{outcome}, but {e} (TIME_WAIT lasts up to 60 s on Linux)"))?;
+    wait_free(&ctx.host, port, Duration::from_secs(10))
+        .await
+        .map_err(|e| format!("{outcome}, but {e} (TIME_WAIT lasts up to 60 s on Linux)"))?;
     relaunch(format!("{}: {outcome}; port {port} is free", ctx.service))
 }
 
 /// Runs argv (never a shell) in `cwd`, streaming its output into the service's log.
-async fn run_logged(ctx: &Context, argv: &[String], cwd: &Path, limit: Duration) -> Result<bool, String> {
+async fn run_logged(
+    ctx: &Context,
+    argv: &[String],
+    cwd: &Path,
+    limit: Duration,
+) -> Result<bool, String> {
     let (program, args) = argv.split_first().ok_or("empty command")?;
     ctx.say(format!("$ {}", argv.join(" ")));
     let mut child = tokio::process::Command::new(program)
@@ -122,13 +159,28 @@ async fn run_logged(ctx: &Context, argv: &[String], cwd: &Path, limit: Duration)
         .spawn()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
     let mut readers = Vec::new();
-    for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)].into_iter().flatten() {
+    for pipe in [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
         let log = ctx.log.clone();
         let service = ctx.service.clone();
         readers.push(tokio::spawn(async move {
             let mut lines = BufReader::new(pipe).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                let _ = log.send(Internal::Log { service: service.clone(), line });
+                let _ = log.send(Internal::Log {
+                    service: service.clone(),
+                    line,
+                });
             }
         }));
     }
@@ -139,7 +191,10 @@ async fn run_logged(ctx: &Context, argv: &[String], cwd: &Path, limit: Duration)
     match status {
         Ok(Ok(s)) => Ok(s.success()),
         Ok(Err(e)) => Err(format!("{program} failed: {e}")),
-        Err(_) => Err(format!("{program} did not finish within {} s", limit.as_secs())),
+        Err(_) => Err(format!(
+            "{program} did not finish within {} s",
+            limit.as_secs()
+        )),
     }
 }
 
@@ -151,79 +206,156 @@ async fn install(ctx: &Context) -> Result<Effect, String> {
     if is_node(ctx) {
         let package = ctx.facts.text("module").map(system::install::npm_package);
         if let Some(p) = &package
-            && !system::install::valid_npm_name(p) {
-                return Err(format!("\"{p}\" is not a valid npm package name; nothing was installed"));
-            }
+            && !system::install::valid_npm_name(p)
+        {
+            return Err(format!(
+                "\"{p}\" is not a valid npm package name; nothing was installed"
+            ));
+        }
         if !ctx.cwd.join("package.json").exists() {
-            return Err(format!("no package.json in {}; nothing was installed", ctx.cwd.display()));
+            return Err(format!(
+                "no package.json in {}; nothing was installed",
+                ctx.cwd.display()
+            ));
         }
         // A missing dev tool (vite, next, …) means node_modules is missing: install what package.json lists.
-        let argv = system::install::npm_install(if ctx.facts.text("module").is_some() { package.as_deref() } else { None })
-            .ok_or("invalid package name")?;
+        let argv = system::install::npm_install(if ctx.facts.text("module").is_some() {
+            package.as_deref()
+        } else {
+            None
+        })
+        .ok_or("invalid package name")?;
         if !run_logged(ctx, &argv, &ctx.cwd, Duration::from_secs(900)).await? {
             return Err(format!("{} failed; see its output above", argv.join(" ")));
         }
         if let Some(cmd) = ctx.facts.text("command") {
             let bin = ctx.cwd.join("node_modules").join(".bin").join(cmd);
             if !bin.exists() {
-                return Err(format!("npm install finished but {} is still missing", bin.display()));
+                return Err(format!(
+                    "npm install finished but {} is still missing",
+                    bin.display()
+                ));
             }
         }
-        return relaunch(format!("{}: installed {}", ctx.service, package.unwrap_or_else(|| "the packages package.json lists".into())));
+        return relaunch(format!(
+            "{}: installed {}",
+            ctx.service,
+            package.unwrap_or_else(|| "the packages package.json lists".into())
+        ));
     }
     let (module, dist) = match (ctx.facts.text("module"), ctx.facts.text("command")) {
         (Some(m), _) => (Some(m.to_string()), system::install::python_distribution(m)),
-        (None, Some(c)) if installable_command(c) == Some(Ecosystem::Python) => (None, c.to_string()),
+        (None, Some(c)) if installable_command(c) == Some(Ecosystem::Python) => {
+            (None, c.to_string())
+        }
         _ => return Err("nothing to install: the incident names no module".into()),
     };
     let python = match &ctx.venv {
         Some(v) => system::venv::python(v),
         None => PathBuf::from(system::venv::base_interpreter().remove(0)),
     };
-    let argv = system::install::pip_install(&python, &dist).ok_or_else(|| format!("\"{dist}\" is not a valid package name; nothing was installed"))?;
+    let argv = system::install::pip_install(&python, &dist)
+        .ok_or_else(|| format!("\"{dist}\" is not a valid package name; nothing was installed"))?;
     if !run_logged(ctx, &argv, &ctx.cwd, Duration::from_secs(900)).await? {
-        let hint = if ctx.venv.is_none() { " (no virtual environment: create one, system Pythons often refuse installs)" } else { "" };
+        let hint = if ctx.venv.is_none() {
+            " (no virtual environment: create one, system Pythons often refuse installs)"
+        } else {
+            ""
+        };
         return Err(format!("pip could not install {dist}{hint}"));
     }
     if let Some(m) = module {
-        let check = vec![python.to_string_lossy().to_string(), "-c".into(), format!("import {m}")];
-        if !valid_module_path(&m) || !run_logged(ctx, &check, &ctx.cwd, Duration::from_secs(120)).await? {
+        let check = vec![
+            python.to_string_lossy().to_string(),
+            "-c".into(),
+            format!("import {m}"),
+        ];
+        if !valid_module_path(&m)
+            || !run_logged(ctx, &check, &ctx.cwd, Duration::from_secs(120)).await?
+        {
             return Err(format!("{dist} installed, but import {m} still fails"));
         }
     }
-    Ok(Effect::Relaunch { message: format!("{}: installed {dist}", ctx.service), undo: None, use_venv: ctx.venv.is_some() })
+    Ok(Effect::Relaunch {
+        message: format!("{}: installed {dist}", ctx.service),
+        undo: None,
+        use_venv: ctx.venv.is_some(),
+    })
 }
 
 fn valid_module_path(m: &str) -> bool {
-    !m.is_empty() && m.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !p.starts_with(|c: char| c.is_ascii_digit()))
+    !m.is_empty()
+        && m.split('.').all(|p| {
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !p.starts_with(|c: char| c.is_ascii_digit())
+        })
 }
 
 async fn create_venv(ctx: &Context) -> Result<Effect, String> {
     let target = system::venv::target(&ctx.cwd, ctx.spec.venv.as_deref());
     let mut argv = system::venv::base_interpreter();
-    argv.extend(["-m".into(), "venv".into(), target.to_string_lossy().to_string()]);
+    argv.extend([
+        "-m".into(),
+        "venv".into(),
+        target.to_string_lossy().to_string(),
+    ]);
     if !run_logged(ctx, &argv, &ctx.cwd, Duration::from_secs(300)).await? {
-        return Err(format!("creating {} failed (on Debian/Ubuntu install python3-venv)", target.display()));
+        return Err(format!(
+            "creating {} failed (on Debian/Ubuntu install python3-venv)",
+            target.display()
+        ));
     }
     let python = system::venv::python(&target);
     if !python.exists() {
-        return Err(format!("{} has no interpreter after creation", target.display()));
+        return Err(format!(
+            "{} has no interpreter after creation",
+            target.display()
+        ));
     }
-    let requirements = ctx.spec.requirements.as_ref().map(|r| ctx.cwd.join(r)).or_else(|| Some(ctx.cwd.join("requirements.txt")).filter(|p| p.exists()));
+    let requirements = ctx
+        .spec
+        .requirements
+        .as_ref()
+        .map(|r| ctx.cwd.join(r))
+        .or_else(|| Some(ctx.cwd.join("requirements.txt")).filter(|p| p.exists()));
     if let Some(req) = requirements {
-        let argv = vec![python.to_string_lossy().to_string(), "-m".into(), "pip".into(), "install".into(), "-r".into(), req.to_string_lossy().to_string()];
+        let argv = vec![
+            python.to_string_lossy().to_string(),
+            "-m".into(),
+            "pip".into(),
+            "install".into(),
+            "-r".into(),
+            req.to_string_lossy().to_string(),
+        ];
         if !run_logged(ctx, &argv, &ctx.cwd, Duration::from_secs(1800)).await? {
-            return Err(format!("{} was created, but installing {} failed", target.display(), req.display()));
+            return Err(format!(
+                "{} was created, but installing {} failed",
+                target.display(),
+                req.display()
+            ));
         }
     }
-    Ok(Effect::Relaunch { message: format!("{}: created {} and runs inside it", ctx.service, target.display()), undo: None, use_venv: true })
+    Ok(Effect::Relaunch {
+        message: format!(
+            "{}: created {} and runs inside it",
+            ctx.service,
+            target.display()
+        ),
+        undo: None,
+        use_venv: true,
+    })
 }
 
 fn repair(ctx: &Context) -> Result<Effect, String> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(p) = ctx.facts.text("path") {
         let p = Path::new(p);
-        candidates.push(if p.is_absolute() { p.to_path_buf() } else { ctx.cwd.join(p) });
+        candidates.push(if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            ctx.cwd.join(p)
+        });
     }
     for c in &ctx.spec.config_files {
         let p = ctx.cwd.join(c);
@@ -237,5 +369,9 @@ fn repair(ctx: &Context) -> Result<Effect, String> {
         .find(|p| p.exists() && !matches!(system::config::check(p), Some(Ok(()))))
         .ok_or("no configuration file of this service is broken (list them in config_files)")?;
     let r = system::config::repair(broken, template.as_deref())?;
-    Ok(Effect::Relaunch { message: r.message.clone(), undo: Some(r), use_venv: false })
+    Ok(Effect::Relaunch {
+        message: r.message.clone(),
+        undo: Some(r),
+        use_venv: false,
+    })
 }

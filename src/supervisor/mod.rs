@@ -17,14 +17,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
 use crate::engine::actions::{ActionId, Os, candidates, manual_steps};
+use crate::engine::classify::LineStream;
 use crate::engine::fallback::{Fallbacks, LaunchSpec};
 use crate::engine::learning::{Outcome, Patterns};
 use crate::engine::retry::{BackoffPolicy, RetryDecision, RetryState};
 use crate::engine::rules::Classifier;
-use crate::engine::classify::LineStream;
 use crate::engine::{ErrorType, Fact, Facts, Incident};
-use crate::profile::{Profile, Ready, Restart, Service, placeholders, substitute, Placeholder};
-use crate::protocol::{Command, Event, IncidentId, OfferedAction, PortHolder, ServiceState, Stream};
+use crate::profile::{Placeholder, Profile, Ready, Restart, Service, placeholders, substitute};
+use crate::protocol::{
+    Command, Event, IncidentId, OfferedAction, PortHolder, ServiceState, Stream,
+};
 use crate::settings::AutoFixPolicy;
 use crate::store::{PATTERNS_FILE, Store};
 use crate::system;
@@ -54,30 +56,61 @@ pub struct Options {
 
 /// A unique run id from the clock and the pid.
 pub fn new_run_id() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{:x}-{}", nanos, std::process::id())
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A random number in [0, 1) for backoff jitter, from the clock's low bits (no crate needed for this).
 fn jitter_unit() -> f64 {
-    let n = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     f64::from(n % 1000) / 1000.0
 }
 
 enum Internal {
-    Probe { service: String, generation: u64, ok: bool },
-    Effect { incident: IncidentId, service: String, action: ActionId, result: Result<Effect, String> },
-    Log { service: String, line: String },
+    Probe {
+        service: String,
+        generation: u64,
+        ok: bool,
+    },
+    Effect {
+        incident: IncidentId,
+        service: String,
+        action: ActionId,
+        result: Result<Effect, String>,
+    },
+    Log {
+        service: String,
+        line: String,
+    },
 }
 
 /// One thing learned, applied to the patterns file as it is on disk at save time.
 enum Learn {
-    Incident { key: String, incident: Incident, at: u64 },
-    Outcome { key: String, incident: Incident, action: ActionId, outcome: Outcome, at: u64 },
+    Incident {
+        key: String,
+        incident: Incident,
+        at: u64,
+    },
+    Outcome {
+        key: String,
+        incident: Incident,
+        action: ActionId,
+        outcome: Outcome,
+        at: u64,
+    },
     Forget(String),
     Reset(String),
 }
@@ -85,7 +118,11 @@ enum Learn {
 /// What a finished slow effect asks the loop to do next.
 enum Effect {
     /// Relaunch the service; the action succeeds if it then becomes ready.
-    Relaunch { message: String, undo: Option<system::config::Repair>, use_venv: bool },
+    Relaunch {
+        message: String,
+        undo: Option<system::config::Repair>,
+        use_venv: bool,
+    },
     /// Nothing to relaunch (a diagnosis); report and stop there.
     Report { message: String },
 }
@@ -152,7 +189,12 @@ struct Sup {
 }
 
 /// Runs a profile until `Shutdown` arrives (or the command channel closes), then stops everything.
-pub async fn run(profile: Profile, opts: Options, mut commands: mpsc::UnboundedReceiver<Command>, mut sink: Sink) {
+pub async fn run(
+    profile: Profile,
+    opts: Options,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    mut sink: Sink,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Internal>();
     let (child_tx, mut child_rx) = mpsc::unbounded_channel::<ChildMsg>();
     let mut patterns = Patterns::default();
@@ -205,7 +247,16 @@ pub async fn run(profile: Profile, opts: Options, mut commands: mpsc::UnboundedR
             },
         );
     }
-    let profile_key = profile.path.as_ref().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()).to_string_lossy().to_string()).unwrap_or_else(|| profile.name.clone());
+    let profile_key = profile
+        .path
+        .as_ref()
+        .map(|p| {
+            p.canonicalize()
+                .unwrap_or_else(|_| p.clone())
+                .to_string_lossy()
+                .to_string()
+        })
+        .unwrap_or_else(|| profile.name.clone());
     let mut sup = Sup {
         profile,
         profile_key,
@@ -247,17 +298,28 @@ impl Sup {
     }
 
     fn set_state(&mut self, name: &str, state: ServiceState) {
-        let Some(s) = self.svcs.get_mut(name) else { return };
+        let Some(s) = self.svcs.get_mut(name) else {
+            return;
+        };
         if s.state == state {
             return;
         }
         s.state = state.clone();
         let (pid, port) = (s.proc.as_ref().map(|p| p.pid), s.port);
-        self.emit(Event::State { service: name.to_string(), state, pid, port });
+        self.emit(Event::State {
+            service: name.to_string(),
+            state,
+            pid,
+            port,
+        });
     }
 
     fn system_log(&mut self, service: &str, line: String) {
-        self.emit(Event::Log { service: service.to_string(), stream: Stream::System, line });
+        self.emit(Event::Log {
+            service: service.to_string(),
+            stream: Stream::System,
+            line,
+        });
     }
 
     // ------------------------------------------------------------------ commands
@@ -297,7 +359,11 @@ impl Sup {
                     self.set_state(&name, ServiceState::Stopping);
                 }
             }
-            Command::RunAction { incident, action, consent } => self.start_action(incident, action, consent, false),
+            Command::RunAction {
+                incident,
+                action,
+                consent,
+            } => self.start_action(incident, action, consent, false),
             Command::Undo { incident, action } => self.undo(incident, action),
             Command::SetAutoFix(p) => self.opts.auto_fix = p,
             Command::SetBackoff(b) => self.opts.backoff = b,
@@ -310,7 +376,9 @@ impl Sup {
 
     /// Services a command applies to; starting one also starts what it depends on.
     fn targets(&self, name: Option<&str>, with_dependencies: bool) -> Vec<String> {
-        let Some(name) = name else { return self.order.clone() };
+        let Some(name) = name else {
+            return self.order.clone();
+        };
         let mut out = vec![name.to_string()];
         if with_dependencies {
             let mut i = 0;
@@ -330,7 +398,9 @@ impl Sup {
     }
 
     fn stop_service(&mut self, name: &str) {
-        let Some(s) = self.svcs.get_mut(name) else { return };
+        let Some(s) = self.svcs.get_mut(name) else {
+            return;
+        };
         s.wanted = false;
         s.relaunch_at = None;
         s.recovery.scheduled = None;
@@ -353,50 +423,75 @@ impl Sup {
     // ------------------------------------------------------------------ launching
 
     fn ports_map(&self) -> BTreeMap<String, u16> {
-        self.svcs.iter().filter_map(|(n, s)| s.port.map(|p| (n.clone(), p))).collect()
+        self.svcs
+            .iter()
+            .filter_map(|(n, s)| s.port.map(|p| (n.clone(), p)))
+            .collect()
     }
 
     fn launch_spec(&self, name: &str) -> Option<(Vec<String>, BTreeMap<String, String>, PathBuf)> {
         let s = self.svcs.get(name)?;
         let ports = self.ports_map();
         let host = s.spec.host.clone();
-        let mut argv: Vec<String> = s.spec.command.iter().map(|a| substitute(a, s.port, &host, &ports)).collect();
-        let mut env: BTreeMap<String, String> = s.spec.env.iter().map(|(k, v)| (k.clone(), substitute(v, s.port, &host, &ports))).collect();
+        let mut argv: Vec<String> = s
+            .spec
+            .command
+            .iter()
+            .map(|a| substitute(a, s.port, &host, &ports))
+            .collect();
+        let mut env: BTreeMap<String, String> = s
+            .spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), substitute(v, s.port, &host, &ports)))
+            .collect();
         let cwd = self.profile.cwd_of(&s.spec);
         if s.use_venv
-            && let Some(v) = system::venv::find(&cwd, s.spec.venv.as_deref()) {
-                system::venv::activate(&mut argv, &mut env, &v);
-            }
+            && let Some(v) = system::venv::find(&cwd, s.spec.venv.as_deref())
+        {
+            system::venv::activate(&mut argv, &mut env, &v);
+        }
         Some((argv, env, cwd))
     }
 
     fn deps_ready(&self, name: &str) -> bool {
         self.profile.service(name).is_none_or(|s| {
-            s.depends_on.iter().all(|d| self.svcs.get(d).is_some_and(|x| x.state == ServiceState::Ready))
+            s.depends_on.iter().all(|d| {
+                self.svcs
+                    .get(d)
+                    .is_some_and(|x| x.state == ServiceState::Ready)
+            })
         })
     }
 
     fn launch(&mut self, name: &str) {
-        let Some((argv, env, cwd)) = self.launch_spec(name) else { return };
+        let Some((argv, env, cwd)) = self.launch_spec(name) else {
+            return;
+        };
         let (port, host) = match self.svcs.get(name) {
             Some(s) => (s.port, s.spec.host.clone()),
             None => return,
         };
         // A taken port is a certain failure: say who holds it before starting anything.
         if let Some(p) = port
-            && !system::ports::is_free(&host, p) {
-                let mut holder = system::ports::holder(p);
-                if let Some(h) = holder.as_mut() {
-                    h.ours = self.launched.is_leftover(h.pid, &self.profile_key, name, &argv, &cwd);
-                }
-                let incident = port_conflict_incident(name, &host, p, holder.as_ref());
-                self.set_state(name, ServiceState::Failed);
-                let id = self.raise(name, incident, holder);
-                self.on_failure(name, id);
-                return;
+            && !system::ports::is_free(&host, p)
+        {
+            let mut holder = system::ports::holder(p);
+            if let Some(h) = holder.as_mut() {
+                h.ours = self
+                    .launched
+                    .is_leftover(h.pid, &self.profile_key, name, &argv, &cwd);
             }
+            let incident = port_conflict_incident(name, &host, p, holder.as_ref());
+            self.set_state(name, ServiceState::Failed);
+            let id = self.raise(name, incident, holder);
+            self.on_failure(name, id);
+            return;
+        }
         let grace = self.opts.stop_grace;
-        let Some(s) = self.svcs.get_mut(name) else { return };
+        let Some(s) = self.svcs.get_mut(name) else {
+            return;
+        };
         s.generation += 1;
         s.stream = self.opts.classifier.stream();
         s.lifetime_incidents.clear();
@@ -410,20 +505,36 @@ impl Sup {
             argv: argv.clone(),
             cwd: cwd.clone(),
             env,
-            env_remove: if s.use_venv { vec!["PYTHONHOME".into()] } else { Vec::new() },
+            env_remove: if s.use_venv {
+                vec!["PYTHONHOME".into()]
+            } else {
+                Vec::new()
+            },
             grace,
         };
-        self.system_log(name, format!("starting: {}  (in {})", argv.join(" "), cwd.display()));
+        self.system_log(
+            name,
+            format!("starting: {}  (in {})", argv.join(" "), cwd.display()),
+        );
         match child::spawn(launch, self.child_tx.clone()) {
             Ok(running) => {
                 let pid = running.pid;
                 let s = self.svcs.get_mut(name).expect_or_log();
                 s.proc = Some(running);
                 s.started_at = Some(Instant::now());
-                let start_time = system::process::facts(pid).map(|f| f.start_time).unwrap_or(0);
+                let start_time = system::process::facts(pid)
+                    .map(|f| f.start_time)
+                    .unwrap_or(0);
                 self.launched.records.insert(
                     pid,
-                    LaunchRecord { pid, start_time, profile: self.profile_key.clone(), service: name.to_string(), argv, cwd },
+                    LaunchRecord {
+                        pid,
+                        start_time,
+                        profile: self.profile_key.clone(),
+                        service: name.to_string(),
+                        argv,
+                        cwd,
+                    },
                 );
                 self.persist_launched();
                 self.set_state(name, ServiceState::Starting);
@@ -433,12 +544,23 @@ impl Sup {
                 let mut facts = Facts::new();
                 let (t, message) = if e.kind() == std::io::ErrorKind::NotFound {
                     facts.insert("command", Fact::Text(program.clone()));
-                    (ErrorType::DependencyMissing, format!("{name}: cannot start {program}: it is not installed or not on PATH"))
+                    (
+                        ErrorType::DependencyMissing,
+                        format!(
+                            "{name}: cannot start {program}: it is not installed or not on PATH"
+                        ),
+                    )
                 } else if e.kind() == std::io::ErrorKind::PermissionDenied {
                     facts.insert("path", Fact::Text(program.clone()));
-                    (ErrorType::PermissionDenied, format!("{name}: cannot start {program}: permission denied"))
+                    (
+                        ErrorType::PermissionDenied,
+                        format!("{name}: cannot start {program}: permission denied"),
+                    )
                 } else {
-                    (ErrorType::ProcessFailed, format!("{name}: cannot start {program}: {e}"))
+                    (
+                        ErrorType::ProcessFailed,
+                        format!("{name}: cannot start {program}: {e}"),
+                    )
                 };
                 let incident = synthetic(t, message, facts);
                 self.set_state(name, ServiceState::Failed);
@@ -450,24 +572,39 @@ impl Sup {
 
     fn persist_launched(&mut self) {
         if let Some(store) = &self.opts.store
-            && let Err(e) = self.launched.save(store) {
-                tracing::warn!("launch records not saved: {e}");
-            }
+            && let Err(e) = self.launched.save(store)
+        {
+            tracing::warn!("launch records not saved: {e}");
+        }
     }
 
     // ------------------------------------------------------------------ child messages
 
     fn on_child(&mut self, msg: ChildMsg) {
         match msg {
-            ChildMsg::Line { service, generation, stream, line } => {
-                let Some(s) = self.svcs.get_mut(&service) else { return };
+            ChildMsg::Line {
+                service,
+                generation,
+                stream,
+                line,
+            } => {
+                let Some(s) = self.svcs.get_mut(&service) else {
+                    return;
+                };
                 if s.generation != generation {
                     return;
                 }
                 let mut found = Vec::new();
                 s.stream.push(&line, &mut found);
-                let log_ready = s.state == ServiceState::Starting && s.log_ready.as_ref().is_some_and(|re| re.is_match(&crate::engine::classify::strip_ansi_str(&line)));
-                self.emit(Event::Log { service: service.clone(), stream, line });
+                let log_ready = s.state == ServiceState::Starting
+                    && s.log_ready.as_ref().is_some_and(|re| {
+                        re.is_match(&crate::engine::classify::strip_ansi_str(&line))
+                    });
+                self.emit(Event::Log {
+                    service: service.clone(),
+                    stream,
+                    line,
+                });
                 for incident in found {
                     let id = self.raise(&service, incident, None);
                     if let Some(s) = self.svcs.get_mut(&service) {
@@ -478,12 +615,19 @@ impl Sup {
                     self.became_ready(&service);
                 }
             }
-            ChildMsg::Exited { service, generation, code, requested } => self.on_exit(&service, generation, code, requested),
+            ChildMsg::Exited {
+                service,
+                generation,
+                code,
+                requested,
+            } => self.on_exit(&service, generation, code, requested),
         }
     }
 
     fn on_exit(&mut self, name: &str, generation: u64, code: Option<i32>, requested: bool) {
-        let Some(s) = self.svcs.get_mut(name) else { return };
+        let Some(s) = self.svcs.get_mut(name) else {
+            return;
+        };
         if s.generation != generation {
             return;
         }
@@ -505,7 +649,10 @@ impl Sup {
                 s.lifetime_incidents.push(id);
             }
         }
-        self.emit(Event::Exited { service: name.to_string(), code });
+        self.emit(Event::Exited {
+            service: name.to_string(),
+            code,
+        });
         if self.shutting_down || (requested && !timed_out && !restart_after) {
             self.set_state(name, ServiceState::Stopped);
             return;
@@ -532,8 +679,15 @@ impl Sup {
             if let Some(c) = code {
                 facts.insert("exit_code", Fact::Int(i64::from(c)));
             }
-            let what = code.map_or_else(|| "was killed by a signal".to_string(), |c| format!("exited with code {c}"));
-            let incident = synthetic(ErrorType::ProcessFailed, format!("{name} {what} before it was ready"), facts);
+            let what = code.map_or_else(
+                || "was killed by a signal".to_string(),
+                |c| format!("exited with code {c}"),
+            );
+            let incident = synthetic(
+                ErrorType::ProcessFailed,
+                format!("{name} {what} before it was ready"),
+                facts,
+            );
             self.raise(name, incident, None)
         });
         self.set_state(name, ServiceState::Failed);
@@ -545,33 +699,57 @@ impl Sup {
         let ids = &s.lifetime_incidents;
         ids.iter()
             .rev()
-            .find(|id| self.incidents.get(id).is_some_and(|r| r.incident.error_type != ErrorType::Unknown))
+            .find(|id| {
+                self.incidents
+                    .get(id)
+                    .is_some_and(|r| r.incident.error_type != ErrorType::Unknown)
+            })
             .or(ids.last())
             .copied()
     }
 
     fn after_crash(&mut self, name: &str, code: Option<i32>, healthy_secs: u64) {
-        let Some(s) = self.svcs.get_mut(name) else { return };
+        let Some(s) = self.svcs.get_mut(name) else {
+            return;
+        };
         let restart = match s.spec.restart {
             Restart::Never => false,
             Restart::Always => true,
             Restart::OnFailure => code != Some(0),
         };
         if !restart || !s.wanted {
-            self.set_state(name, if code == Some(0) { ServiceState::Stopped } else { ServiceState::Failed });
+            self.set_state(
+                name,
+                if code == Some(0) {
+                    ServiceState::Stopped
+                } else {
+                    ServiceState::Failed
+                },
+            );
             return;
         }
-        match s.retry.on_failure(&self.opts.backoff, healthy_secs, jitter_unit()) {
+        match s
+            .retry
+            .on_failure(&self.opts.backoff, healthy_secs, jitter_unit())
+        {
             RetryDecision::RetryAfter { delay_ms, .. } => {
                 s.relaunch_at = Some(Instant::now() + Duration::from_millis(delay_ms));
                 s.restarts += 1;
-                self.set_state(name, ServiceState::Recovering { retry_in_ms: delay_ms });
+                self.set_state(
+                    name,
+                    ServiceState::Recovering {
+                        retry_in_ms: delay_ms,
+                    },
+                );
             }
             RetryDecision::GiveUp { attempts } => {
                 self.set_state(name, ServiceState::Failed);
                 self.emit(Event::GaveUp {
                     service: name.to_string(),
-                    reason: format!("it crashed {attempts} times in a row without staying up {} s", self.opts.backoff.reset_after_healthy_secs),
+                    reason: format!(
+                        "it crashed {attempts} times in a row without staying up {} s",
+                        self.opts.backoff.reset_after_healthy_secs
+                    ),
                 });
             }
         }
@@ -590,7 +768,9 @@ impl Sup {
         let now = Instant::now();
         let deps_ready = self.deps_ready(name);
         let ports = self.ports_map();
-        let Some(s) = self.svcs.get_mut(name) else { return };
+        let Some(s) = self.svcs.get_mut(name) else {
+            return;
+        };
         if self.shutting_down {
             return;
         }
@@ -604,8 +784,18 @@ impl Sup {
             if let ServiceState::Recovering { .. } = s.state {
                 let left = at.saturating_duration_since(now).as_millis() as u64;
                 let rounded = left.div_ceil(1000) * 1000;
-                if s.state != (ServiceState::Recovering { retry_in_ms: rounded }) && left > 0 {
-                    self.set_state(name, ServiceState::Recovering { retry_in_ms: rounded });
+                if s.state
+                    != (ServiceState::Recovering {
+                        retry_in_ms: rounded,
+                    })
+                    && left > 0
+                {
+                    self.set_state(
+                        name,
+                        ServiceState::Recovering {
+                            retry_in_ms: rounded,
+                        },
+                    );
                 }
             }
             return;
@@ -642,7 +832,9 @@ impl Sup {
                 }
             }
             Ready::Tcp | Ready::Http(_) => {
-                let due = s.last_probe.is_none_or(|t| now.duration_since(t) >= Duration::from_millis(250));
+                let due = s
+                    .last_probe
+                    .is_none_or(|t| now.duration_since(t) >= Duration::from_millis(250));
                 if due && !s.probe_in_flight {
                     s.probe_in_flight = true;
                     s.last_probe = Some(now);
@@ -659,7 +851,11 @@ impl Sup {
                             (None, Some(p)) => probe::tcp(&host, p, Duration::from_secs(1)).await,
                             (None, None) => false,
                         };
-                        let _ = tx.send(Internal::Probe { service, generation, ok });
+                        let _ = tx.send(Internal::Probe {
+                            service,
+                            generation,
+                            ok,
+                        });
                     });
                 }
             }
@@ -668,25 +864,35 @@ impl Sup {
     }
 
     fn timed_out(&mut self, name: &str) {
-        let Some(s) = self.svcs.get_mut(name) else { return };
+        let Some(s) = self.svcs.get_mut(name) else {
+            return;
+        };
         let secs = s.spec.startup_timeout_secs;
         let waiting_for = match &s.spec.ready {
             Ready::Http(u) => format!("GET {u}"),
             Ready::Log(re) => format!("a line matching {re}"),
-            _ => s.port.map_or("the process".into(), |p| format!("tcp {}:{p}", s.spec.host)),
+            _ => s
+                .port
+                .map_or("the process".into(), |p| format!("tcp {}:{p}", s.spec.host)),
         };
         s.timed_out = true;
         if let Some(p) = s.proc.as_mut() {
             p.request_stop();
         }
-        let incident = synthetic(ErrorType::TimeoutError, format!("{name} did not become ready within {secs} s (waiting for {waiting_for})"), Facts::new());
+        let incident = synthetic(
+            ErrorType::TimeoutError,
+            format!("{name} did not become ready within {secs} s (waiting for {waiting_for})"),
+            Facts::new(),
+        );
         self.set_state(name, ServiceState::Failed);
         let id = self.raise(name, incident, None);
         self.on_failure(name, id);
     }
 
     fn became_ready(&mut self, name: &str) {
-        let Some(s) = self.svcs.get_mut(name) else { return };
+        let Some(s) = self.svcs.get_mut(name) else {
+            return;
+        };
         if s.state != ServiceState::Starting {
             return;
         }
@@ -695,7 +901,10 @@ impl Sup {
         let pending = s.recovery.pending.take();
         s.recovery = Recovery::default();
         self.set_state(name, ServiceState::Ready);
-        self.emit(Event::Ready { service: name.to_string(), port });
+        self.emit(Event::Ready {
+            service: name.to_string(),
+            port,
+        });
         if let Some(p) = pending {
             self.finish_action(p.incident, name, p.action, true, p.message);
         }
@@ -703,8 +912,14 @@ impl Sup {
 
     fn on_internal(&mut self, msg: Internal) {
         match msg {
-            Internal::Probe { service, generation, ok } => {
-                let Some(s) = self.svcs.get_mut(&service) else { return };
+            Internal::Probe {
+                service,
+                generation,
+                ok,
+            } => {
+                let Some(s) = self.svcs.get_mut(&service) else {
+                    return;
+                };
                 if s.generation != generation {
                     return;
                 }
@@ -713,7 +928,12 @@ impl Sup {
                     self.became_ready(&service);
                 }
             }
-            Internal::Effect { incident, service, action, result } => self.effect_done(incident, &service, action, result),
+            Internal::Effect {
+                incident,
+                service,
+                action,
+                result,
+            } => self.effect_done(incident, &service, action, result),
             Internal::Log { service, line } => self.system_log(&service, line),
         }
     }
@@ -724,11 +944,30 @@ impl Sup {
         let id = self.next_incident;
         self.next_incident += 1;
         let key = format!("{}#{id}", self.opts.run_id);
-        self.learn(Learn::Incident { key, incident: incident.clone(), at: now_secs() });
+        self.learn(Learn::Incident {
+            key,
+            incident: incident.clone(),
+            at: now_secs(),
+        });
         let actions = self.offered(&incident, holder.as_ref());
         let steps = manual_steps(incident.error_type, &incident.facts, Os::current());
-        self.incidents.insert(id, IncidentRecord { service: name.to_string(), incident: incident.clone(), holder: holder.clone(), undo: BTreeMap::new() });
-        self.emit(Event::Incident { id, service: name.to_string(), incident: Box::new(incident), holder, actions, manual_steps: steps });
+        self.incidents.insert(
+            id,
+            IncidentRecord {
+                service: name.to_string(),
+                incident: incident.clone(),
+                holder: holder.clone(),
+                undo: BTreeMap::new(),
+            },
+        );
+        self.emit(Event::Incident {
+            id,
+            service: name.to_string(),
+            incident: Box::new(incident),
+            holder,
+            actions,
+            manual_steps: steps,
+        });
         id
     }
 
@@ -739,16 +978,28 @@ impl Sup {
             .into_iter()
             .map(|r| {
                 let needs_consent = effective_consent(r.action, holder);
-                OfferedAction { action: r.action, why: r.why, risk: r.risk, needs_consent, plan: plan_text(r.action, incident, holder) }
+                OfferedAction {
+                    action: r.action,
+                    why: r.why,
+                    risk: r.risk,
+                    needs_consent,
+                    plan: plan_text(r.action, incident, holder),
+                }
             })
             .collect();
         // Our own stale instance holds the port: stopping it is the real fix, and needs no consent.
         if holder.is_some_and(|h| h.ours)
-            && let Some(i) = offered.iter().position(|o| o.action == ActionId::KillProcessOnPort) {
-                let mut kill = offered.remove(i);
-                kill.why = format!("the port is held by this service's own leftover from an earlier run; {}", kill.why);
-                offered.insert(0, kill);
-            }
+            && let Some(i) = offered
+                .iter()
+                .position(|o| o.action == ActionId::KillProcessOnPort)
+        {
+            let mut kill = offered.remove(i);
+            kill.why = format!(
+                "the port is held by this service's own leftover from an earlier run; {}",
+                kill.why
+            );
+            offered.insert(0, kill);
+        }
         offered
     }
 
@@ -761,7 +1012,13 @@ impl Sup {
             Learn::Incident { key, incident, at } => {
                 p.record_incident(key, incident, *at);
             }
-            Learn::Outcome { key, incident, action, outcome, at } => {
+            Learn::Outcome {
+                key,
+                incident,
+                action,
+                outcome,
+                at,
+            } => {
                 p.record_outcome(key, incident, *action, *outcome, *at);
             }
             Learn::Forget(id) => {
@@ -774,7 +1031,11 @@ impl Sup {
         if let Some(store) = self.opts.store.clone() {
             let current = store.load::<Patterns>(PATTERNS_FILE);
             // A file damaged since we read it was set aside by `load`; start again from what we know.
-            let mut patterns = if current.notice.is_some() { self.patterns.clone() } else { current.value };
+            let mut patterns = if current.notice.is_some() {
+                self.patterns.clone()
+            } else {
+                current.value
+            };
             if let Some(n) = current.notice {
                 self.emit(Event::Notice(n));
             }
@@ -782,7 +1043,9 @@ impl Sup {
             if let Err(e) = store.save(PATTERNS_FILE, &patterns) {
                 // Keep what we know in memory; the next save tries again with it.
                 apply(&mut self.patterns, &change);
-                self.emit(Event::Notice(format!("learned patterns were not saved: {e}")));
+                self.emit(Event::Notice(format!(
+                    "learned patterns were not saved: {e}"
+                )));
             } else {
                 self.patterns = patterns;
             }
@@ -794,47 +1057,106 @@ impl Sup {
 
     /// A start failed with this incident: verify a pending action as failed, then auto-fix or wait.
     fn on_failure(&mut self, name: &str, incident: IncidentId) {
-        let Some(s) = self.svcs.get_mut(name) else { return };
+        let Some(s) = self.svcs.get_mut(name) else {
+            return;
+        };
         if let Some(p) = s.recovery.pending.take() {
-            let why = self.incidents.get(&incident).map(|r| r.incident.message.clone()).unwrap_or_default();
-            self.finish_action(p.incident, name, p.action, false, format!("{}; the service still failed: {why}", p.message));
+            let why = self
+                .incidents
+                .get(&incident)
+                .map(|r| r.incident.message.clone())
+                .unwrap_or_default();
+            self.finish_action(
+                p.incident,
+                name,
+                p.action,
+                false,
+                format!("{}; the service still failed: {why}", p.message),
+            );
         }
         if self.opts.auto_fix != AutoFixPolicy::SafeOnly || self.shutting_down {
             return;
         }
-        let Some(rec) = self.incidents.get(&incident) else { return };
+        let Some(rec) = self.incidents.get(&incident) else {
+            return;
+        };
         let offered = self.offered(&rec.incident, rec.holder.as_ref());
         let s = self.svcs.get_mut(name).expect_or_log();
-        let next = offered.iter().find(|o| !o.needs_consent && !s.recovery.tried.contains(&o.action));
+        let next = offered
+            .iter()
+            .find(|o| !o.needs_consent && !s.recovery.tried.contains(&o.action));
         match next {
             Some(o) => {
-                let delay_ms = if s.recovery.attempts == 0 { 0 } else { self.opts.backoff.delay_ms(s.recovery.attempts, jitter_unit()) };
-                if self.opts.backoff.max_attempts != 0 && s.recovery.attempts >= self.opts.backoff.max_attempts {
-                    let reason = format!("{} automatic attempts made; stopping to let you decide", s.recovery.attempts);
-                    self.emit(Event::GaveUp { service: name.to_string(), reason });
+                let delay_ms = if s.recovery.attempts == 0 {
+                    0
+                } else {
+                    self.opts
+                        .backoff
+                        .delay_ms(s.recovery.attempts, jitter_unit())
+                };
+                if self.opts.backoff.max_attempts != 0
+                    && s.recovery.attempts >= self.opts.backoff.max_attempts
+                {
+                    let reason = format!(
+                        "{} automatic attempts made; stopping to let you decide",
+                        s.recovery.attempts
+                    );
+                    self.emit(Event::GaveUp {
+                        service: name.to_string(),
+                        reason,
+                    });
                     return;
                 }
                 s.recovery.tried.insert(o.action);
                 s.recovery.attempts += 1;
-                s.recovery.scheduled = Some((Instant::now() + Duration::from_millis(delay_ms), incident, o.action));
-                self.set_state(name, ServiceState::Recovering { retry_in_ms: delay_ms });
+                s.recovery.scheduled = Some((
+                    Instant::now() + Duration::from_millis(delay_ms),
+                    incident,
+                    o.action,
+                ));
+                self.set_state(
+                    name,
+                    ServiceState::Recovering {
+                        retry_in_ms: delay_ms,
+                    },
+                );
             }
             None => {
                 let tried: Vec<&str> = s.recovery.tried.iter().map(|a| a.id()).collect();
-                let consent: Vec<String> = offered.iter().filter(|o| o.needs_consent).map(|o| format!("{} ({})", o.action.id(), o.plan)).collect();
-                let mut reason = if tried.is_empty() { "no automatic fix applies".to_string() } else { format!("tried {}", tried.join(", ")) };
+                let consent: Vec<String> = offered
+                    .iter()
+                    .filter(|o| o.needs_consent)
+                    .map(|o| format!("{} ({})", o.action.id(), o.plan))
+                    .collect();
+                let mut reason = if tried.is_empty() {
+                    "no automatic fix applies".to_string()
+                } else {
+                    format!("tried {}", tried.join(", "))
+                };
                 if !consent.is_empty() {
-                    reason.push_str(&format!("; left for you to approve: {}", consent.join("; ")));
+                    reason.push_str(&format!(
+                        "; left for you to approve: {}",
+                        consent.join("; ")
+                    ));
                 }
                 self.set_state(name, ServiceState::Failed);
-                self.emit(Event::GaveUp { service: name.to_string(), reason });
+                self.emit(Event::GaveUp {
+                    service: name.to_string(),
+                    reason,
+                });
             }
         }
     }
 
     // ------------------------------------------------------------------ actions
 
-    fn start_action(&mut self, incident: IncidentId, action: ActionId, consent: bool, automatic: bool) {
+    fn start_action(
+        &mut self,
+        incident: IncidentId,
+        action: ActionId,
+        consent: bool,
+        automatic: bool,
+    ) {
         let Some(rec) = self.incidents.get(&incident) else {
             self.emit(Event::Notice(format!("no incident {incident}")));
             return;
@@ -843,18 +1165,26 @@ impl Sup {
         let holder = rec.holder.clone();
         if effective_consent(action, holder.as_ref()) && !consent {
             let plan = plan_text(action, &rec.incident, holder.as_ref());
-            self.emit(Event::Notice(format!("{} needs your consent first: {plan}", action.id())));
+            self.emit(Event::Notice(format!(
+                "{} needs your consent first: {plan}",
+                action.id()
+            )));
             return;
         }
-        if !automatic
-            && let Some(s) = self.svcs.get_mut(&name) {
-                s.recovery.tried.insert(action);
-                s.wanted = true;
-            }
-        self.emit(Event::ActionStarted { incident, service: name.clone(), action });
+        if !automatic && let Some(s) = self.svcs.get_mut(&name) {
+            s.recovery.tried.insert(action);
+            s.wanted = true;
+        }
+        self.emit(Event::ActionStarted {
+            incident,
+            service: name.clone(),
+            action,
+        });
         // Quick changes happen here; slow effects go to a task.
         let result: Result<Option<String>, String> = match action {
-            ActionId::FindAlternativePort | ActionId::TryAlternativePorts => self.move_port(&name, action),
+            ActionId::FindAlternativePort | ActionId::TryAlternativePorts => {
+                self.move_port(&name, action)
+            }
             ActionId::IncreaseTimeout => self.raise_timeout(&name),
             ActionId::RestartWithDifferentParams => self.apply_fallback(&name, incident),
             ActionId::RetryWithBackoff => Ok(Some(format!("{name}: relaunched unchanged"))),
@@ -871,9 +1201,21 @@ impl Sup {
         }
     }
 
-    fn relaunch_for(&mut self, incident: IncidentId, name: &str, action: ActionId, message: String) {
-        let Some(s) = self.svcs.get_mut(name) else { return };
-        s.recovery.pending = Some(PendingAction { incident, action, message });
+    fn relaunch_for(
+        &mut self,
+        incident: IncidentId,
+        name: &str,
+        action: ActionId,
+        message: String,
+    ) {
+        let Some(s) = self.svcs.get_mut(name) else {
+            return;
+        };
+        s.recovery.pending = Some(PendingAction {
+            incident,
+            action,
+            message,
+        });
         s.wanted = true;
         s.relaunch_at = Some(Instant::now());
         if let Some(p) = s.proc.as_mut() {
@@ -882,20 +1224,53 @@ impl Sup {
         }
     }
 
-    fn finish_action(&mut self, incident: IncidentId, name: &str, action: ActionId, success: bool, message: String) {
-        let outcome = if success { Outcome::Succeeded } else { Outcome::Failed };
-        let undoable = self.incidents.get(&incident).is_some_and(|r| r.undo.contains_key(&action));
+    fn finish_action(
+        &mut self,
+        incident: IncidentId,
+        name: &str,
+        action: ActionId,
+        success: bool,
+        message: String,
+    ) {
+        let outcome = if success {
+            Outcome::Succeeded
+        } else {
+            Outcome::Failed
+        };
+        let undoable = self
+            .incidents
+            .get(&incident)
+            .is_some_and(|r| r.undo.contains_key(&action));
         if action != ActionId::CheckFirewallExceptions
-            && let Some(rec) = self.incidents.get(&incident) {
-                let key = format!("{}#{incident}", self.opts.run_id);
-                let inc = rec.incident.clone();
-                self.learn(Learn::Outcome { key, incident: inc, action, outcome, at: now_secs() });
-            }
-        self.emit(Event::ActionFinished { incident, service: name.to_string(), action, success, message: message.clone(), undoable });
+            && let Some(rec) = self.incidents.get(&incident)
+        {
+            let key = format!("{}#{incident}", self.opts.run_id);
+            let inc = rec.incident.clone();
+            self.learn(Learn::Outcome {
+                key,
+                incident: inc,
+                action,
+                outcome,
+                at: now_secs(),
+            });
+        }
+        self.emit(Event::ActionFinished {
+            incident,
+            service: name.to_string(),
+            action,
+            success,
+            message: message.clone(),
+            undoable,
+        });
         if !success {
             self.system_log(name, format!("{} did not fix it: {message}", action.id()));
             let auto_continue = self.opts.auto_fix == AutoFixPolicy::SafeOnly
-                && self.svcs.get(name).is_some_and(|s| s.proc.is_none() && s.recovery.pending.is_none() && s.recovery.scheduled.is_none() && s.state != ServiceState::Ready);
+                && self.svcs.get(name).is_some_and(|s| {
+                    s.proc.is_none()
+                        && s.recovery.pending.is_none()
+                        && s.recovery.scheduled.is_none()
+                        && s.state != ServiceState::Ready
+                });
             if auto_continue {
                 self.on_failure(name, incident);
             }
@@ -903,11 +1278,22 @@ impl Sup {
     }
 
     fn move_port(&mut self, name: &str, action: ActionId) -> Result<Option<String>, String> {
-        let t = if action == ActionId::TryAlternativePorts { ErrorType::PermissionDenied } else { ErrorType::PortConflict };
+        let t = if action == ActionId::TryAlternativePorts {
+            ErrorType::PermissionDenied
+        } else {
+            ErrorType::PortConflict
+        };
         let config = self.opts.fallbacks.get(t);
-        let taken: BTreeSet<u16> = self.svcs.iter().filter(|(n, _)| n.as_str() != name).filter_map(|(_, s)| s.port).collect();
+        let taken: BTreeSet<u16> = self
+            .svcs
+            .iter()
+            .filter(|(n, _)| n.as_str() != name)
+            .filter_map(|(_, s)| s.port)
+            .collect();
         let s = self.svcs.get(name).ok_or("no such service")?;
-        let current = s.port.ok_or_else(|| format!("{name} has no port to move"))?;
+        let current = s
+            .port
+            .ok_or_else(|| format!("{name} has no port to move"))?;
         let host = s.spec.host.clone();
         let free = config
             .port_candidates(Some(current), &taken)
@@ -925,15 +1311,22 @@ impl Sup {
             .collect();
         for d in &dependents {
             if let Some(x) = self.svcs.get_mut(d)
-                && let Some(p) = x.proc.as_mut() {
-                    x.restart_after_exit = true;
-                    p.request_stop();
-                }
+                && let Some(p) = x.proc.as_mut()
+            {
+                x.restart_after_exit = true;
+                p.request_stop();
+            }
         }
-        let from = original.filter(|o| *o != current).map_or(current.to_string(), |o| format!("{o}"));
+        let from = original
+            .filter(|o| *o != current)
+            .map_or(current.to_string(), |o| format!("{o}"));
         let mut message = format!("{name}: {from} → {free}");
         if !dependents.is_empty() {
-            message.push_str(&format!(" ({} follow{})", dependents.join(", "), if dependents.len() == 1 { "s" } else { "" }));
+            message.push_str(&format!(
+                " ({} follow{})",
+                dependents.join(", "),
+                if dependents.len() == 1 { "s" } else { "" }
+            ));
         }
         Ok(Some(message))
     }
@@ -944,14 +1337,27 @@ impl Sup {
         let before = s.spec.startup_timeout_secs;
         let after = config.raised_timeout(before);
         if after <= before {
-            return Err(format!("{name}: the startup timeout is already {before} s, the fallback cap ({} s)", config.timeout_cap_secs));
+            return Err(format!(
+                "{name}: the startup timeout is already {before} s, the fallback cap ({} s)",
+                config.timeout_cap_secs
+            ));
         }
         s.spec.startup_timeout_secs = after;
-        Ok(Some(format!("{name}: startup timeout {before} s → {after} s")))
+        Ok(Some(format!(
+            "{name}: startup timeout {before} s → {after} s"
+        )))
     }
 
-    fn apply_fallback(&mut self, name: &str, incident: IncidentId) -> Result<Option<String>, String> {
-        let t = self.incidents.get(&incident).map(|r| r.incident.error_type).ok_or("no such incident")?;
+    fn apply_fallback(
+        &mut self,
+        name: &str,
+        incident: IncidentId,
+    ) -> Result<Option<String>, String> {
+        let t = self
+            .incidents
+            .get(&incident)
+            .map(|r| r.incident.error_type)
+            .ok_or("no such incident")?;
         let config = self.opts.fallbacks.get(t);
         let s = self.svcs.get_mut(name).ok_or("no such service")?;
         let spec = LaunchSpec {
@@ -963,27 +1369,47 @@ impl Sup {
         };
         let (next, changes) = config.apply(&spec);
         if changes.is_empty() {
-            return Err(format!("{name}: the {} fallback changes nothing for this service; edit it in fallbacks.ron", t.id()));
+            return Err(format!(
+                "{name}: the {} fallback changes nothing for this service; edit it in fallbacks.ron",
+                t.id()
+            ));
         }
         s.spec.command = next.command;
         s.spec.env = next.env;
         s.spec.host = next.host;
         s.spec.startup_timeout_secs = next.startup_timeout_secs;
-        let list: Vec<String> = changes.iter().map(|c| format!("{} {} → {}", c.field, c.before, c.after)).collect();
+        let list: Vec<String> = changes
+            .iter()
+            .map(|c| format!("{} {} → {}", c.field, c.before, c.after))
+            .collect();
         Ok(Some(format!("{name}: {}", list.join(", "))))
     }
 
     fn activate_venv(&mut self, name: &str) -> Result<Option<String>, String> {
-        let cwd = self.profile.cwd_of(&self.svcs.get(name).ok_or("no such service")?.spec);
+        let cwd = self
+            .profile
+            .cwd_of(&self.svcs.get(name).ok_or("no such service")?.spec);
         let s = self.svcs.get_mut(name).ok_or("no such service")?;
-        let venv = system::venv::find(&cwd, s.spec.venv.as_deref())
-            .ok_or_else(|| format!("{name}: no virtual environment at {} (create one first)", system::venv::target(&cwd, s.spec.venv.as_deref()).display()))?;
+        let venv = system::venv::find(&cwd, s.spec.venv.as_deref()).ok_or_else(|| {
+            format!(
+                "{name}: no virtual environment at {} (create one first)",
+                system::venv::target(&cwd, s.spec.venv.as_deref()).display()
+            )
+        })?;
         s.use_venv = true;
         Ok(Some(format!("{name}: runs inside {}", venv.display())))
     }
 
-    fn spawn_effect(&mut self, incident: IncidentId, name: &str, action: ActionId, holder: Option<PortHolder>) {
-        let Some(rec) = self.incidents.get(&incident) else { return };
+    fn spawn_effect(
+        &mut self,
+        incident: IncidentId,
+        name: &str,
+        action: ActionId,
+        holder: Option<PortHolder>,
+    ) {
+        let Some(rec) = self.incidents.get(&incident) else {
+            return;
+        };
         let facts = rec.incident.facts.clone();
         let rule = rec.incident.rule_id.clone();
         let Some(s) = self.svcs.get(name) else { return };
@@ -996,23 +1422,49 @@ impl Sup {
         let service = name.to_string();
         let log = self.tx.clone();
         tokio::spawn(async move {
-            let ctx = effects::Context { service: service.clone(), cwd, port, host, spec, venv, facts, rule, holder, log };
+            let ctx = effects::Context {
+                service: service.clone(),
+                cwd,
+                port,
+                host,
+                spec,
+                venv,
+                facts,
+                rule,
+                holder,
+                log,
+            };
             let result = effects::run(action, ctx).await;
-            let _ = tx.send(Internal::Effect { incident, service, action, result });
+            let _ = tx.send(Internal::Effect {
+                incident,
+                service,
+                action,
+                result,
+            });
         });
     }
 
-    fn effect_done(&mut self, incident: IncidentId, name: &str, action: ActionId, result: Result<Effect, String>) {
+    fn effect_done(
+        &mut self,
+        incident: IncidentId,
+        name: &str,
+        action: ActionId,
+        result: Result<Effect, String>,
+    ) {
         match result {
-            Ok(Effect::Relaunch { message, undo, use_venv }) => {
+            Ok(Effect::Relaunch {
+                message,
+                undo,
+                use_venv,
+            }) => {
                 if let Some(u) = undo
-                    && let Some(r) = self.incidents.get_mut(&incident) {
-                        r.undo.insert(action, u);
-                    }
-                if use_venv
-                    && let Some(s) = self.svcs.get_mut(name) {
-                        s.use_venv = true;
-                    }
+                    && let Some(r) = self.incidents.get_mut(&incident)
+                {
+                    r.undo.insert(action, u);
+                }
+                if use_venv && let Some(s) = self.svcs.get_mut(name) {
+                    s.use_venv = true;
+                }
                 self.system_log(name, message.clone());
                 self.relaunch_for(incident, name, action, message);
             }
@@ -1025,9 +1477,14 @@ impl Sup {
     }
 
     fn undo(&mut self, incident: IncidentId, action: ActionId) {
-        let Some(rec) = self.incidents.get_mut(&incident) else { return };
+        let Some(rec) = self.incidents.get_mut(&incident) else {
+            return;
+        };
         let Some(repair) = rec.undo.remove(&action) else {
-            self.emit(Event::Notice(format!("{} cannot be undone for incident {incident}", action.id())));
+            self.emit(Event::Notice(format!(
+                "{} cannot be undone for incident {incident}",
+                action.id()
+            )));
             return;
         };
         let service = rec.service.clone();
@@ -1058,14 +1515,31 @@ fn uses_port_of(spec: &Service, other: &str) -> bool {
         Ready::Http(u) => Some(u),
         _ => None,
     };
-    spec.command.iter().chain(spec.env.values()).chain(url).any(|t| placeholders(t).contains(&Placeholder::Port(Some(other.to_string()))))
+    spec.command
+        .iter()
+        .chain(spec.env.values())
+        .chain(url)
+        .any(|t| placeholders(t).contains(&Placeholder::Port(Some(other.to_string()))))
 }
 
 fn synthetic(t: ErrorType, message: String, facts: Facts) -> Incident {
-    Incident { error_type: t, line: 0, message, facts, rule_id: None, first_line: 0, context: Vec::new() }
+    Incident {
+        error_type: t,
+        line: 0,
+        message,
+        facts,
+        rule_id: None,
+        first_line: 0,
+        context: Vec::new(),
+    }
 }
 
-fn port_conflict_incident(name: &str, host: &str, port: u16, holder: Option<&PortHolder>) -> Incident {
+fn port_conflict_incident(
+    name: &str,
+    host: &str,
+    port: u16,
+    holder: Option<&PortHolder>,
+) -> Incident {
     let mut facts = Facts::new();
     facts.insert("port", Fact::Int(i64::from(port)));
     facts.insert("host", Fact::Text(host.to_string()));
@@ -1076,12 +1550,22 @@ fn port_conflict_incident(name: &str, host: &str, port: u16, holder: Option<&Por
             if let Some(u) = &h.user {
                 facts.insert("user", Fact::Text(u.clone()));
             }
-            let ours = if h.ours { ", a leftover of this service from an earlier run" } else { "" };
+            let ours = if h.ours {
+                ", a leftover of this service from an earlier run"
+            } else {
+                ""
+            };
             format!("pid {} ({}: {}){ours}", h.pid, h.name, h.command)
         }
-        None => "a process Startup Medic cannot see (another user's, or a socket in TIME_WAIT)".into(),
+        None => {
+            "a process Startup Medic cannot see (another user's, or a socket in TIME_WAIT)".into()
+        }
     };
-    synthetic(ErrorType::PortConflict, format!("{name}: port {port} on {host} is held by {who}"), facts)
+    synthetic(
+        ErrorType::PortConflict,
+        format!("{name}: port {port} on {host} is held by {who}"),
+        facts,
+    )
 }
 
 /// Consent needed for this action here: stopping our own leftover needs none.
@@ -1096,17 +1580,31 @@ fn effective_consent(action: ActionId, holder: Option<&PortHolder>) -> bool {
 fn plan_text(action: ActionId, incident: &Incident, holder: Option<&PortHolder>) -> String {
     match action {
         ActionId::KillProcessOnPort => match holder {
-            Some(h) => format!("stop pid {} ({}) owned by {}: {}", h.pid, h.name, h.user.as_deref().unwrap_or("unknown user"), h.command),
+            Some(h) => format!(
+                "stop pid {} ({}) owned by {}: {}",
+                h.pid,
+                h.name,
+                h.user.as_deref().unwrap_or("unknown user"),
+                h.command
+            ),
             None => "stop the process holding the port".into(),
         },
         ActionId::InstallMissingDependencies => match incident.facts.text("module") {
-            Some(m) => format!("install {} (for import {m}) with the service's pip or npm", system::install::python_distribution(m)),
+            Some(m) => format!(
+                "install {} (for import {m}) with the service's pip or npm",
+                system::install::python_distribution(m)
+            ),
             None => "run npm install in the service's directory".into(),
         },
-        ActionId::CreateVirtualEnvironment => "create .venv in the service's directory and install its requirements".into(),
+        ActionId::CreateVirtualEnvironment => {
+            "create .venv in the service's directory and install its requirements".into()
+        }
         ActionId::RepairConfigFile => format!(
             "back up {} beside itself, then repair it",
-            incident.facts.text("path").unwrap_or("the service's configuration file")
+            incident
+                .facts
+                .text("path")
+                .unwrap_or("the service's configuration file")
         ),
         ActionId::SuggestFirewallException => format!(
             "run: {}",

@@ -18,7 +18,10 @@ pub fn connect_host(host: &str) -> &str {
 /// True when `host:port` accepts a TCP connection within `timeout`.
 pub async fn tcp(host: &str, port: u16, timeout: Duration) -> bool {
     let h = connect_host(host).trim_matches(['[', ']']);
-    matches!(tokio::time::timeout(timeout, TcpStream::connect((h, port))).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(timeout, TcpStream::connect((h, port))).await,
+        Ok(Ok(_))
+    )
 }
 
 /// Splits `http://host:port/path` (no TLS: `https` is refused).
@@ -30,7 +33,10 @@ pub fn parse_http_url(url: &str) -> Option<(String, u16, String)> {
     };
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, p) = v6.split_once(']')?;
-        (h.to_string(), p.strip_prefix(':').map_or(Some(80), |p| p.parse().ok())?)
+        (
+            h.to_string(),
+            p.strip_prefix(':').map_or(Some(80), |p| p.parse().ok())?,
+        )
     } else {
         match authority.rsplit_once(':') {
             Some((h, p)) => (h.to_string(), p.parse().ok()?),
@@ -42,10 +48,16 @@ pub fn parse_http_url(url: &str) -> Option<(String, u16, String)> {
 
 /// True when a GET on `url` answers with a 2xx or 3xx status within `timeout`.
 pub async fn http(url: &str, timeout: Duration) -> bool {
-    let Some((host, port, path)) = parse_http_url(url) else { return false };
+    let Some((host, port, path)) = parse_http_url(url) else {
+        return false;
+    };
     let attempt = async {
-        let mut s = TcpStream::connect((connect_host(&host).trim_matches(['[', ']']), port)).await.ok()?;
-        let req = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: startup-medic\r\nConnection: close\r\n\r\n");
+        let mut s = TcpStream::connect((connect_host(&host).trim_matches(['[', ']']), port))
+            .await
+            .ok()?;
+        let req = format!(
+            "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: startup-medic\r\nConnection: close\r\n\r\n"
+        );
         s.write_all(req.as_bytes()).await.ok()?;
         let mut buf = [0u8; 64];
         let mut n = 0;
@@ -69,9 +81,18 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(parse_http_url("http://127.0.0.1:8000/health"), Some(("127.0.0.1".into(), 8000, "/health".into())));
-        assert_eq!(parse_http_url("http://localhost"), Some(("localhost".into(), 80, "/".into())));
-        assert_eq!(parse_http_url("http://[::1]:9/x?y"), Some(("::1".into(), 9, "/x?y".into())));
+        assert_eq!(
+            parse_http_url("http://127.0.0.1:8000/health"),
+            Some(("127.0.0.1".into(), 8000, "/health".into()))
+        );
+        assert_eq!(
+            parse_http_url("http://localhost"),
+            Some(("localhost".into(), 80, "/".into()))
+        );
+        assert_eq!(
+            parse_http_url("http://[::1]:9/x?y"),
+            Some(("::1".into(), 9, "/x?y".into()))
+        );
         assert_eq!(parse_http_url("https://x"), None);
     }
 }

@@ -41,7 +41,10 @@ pub struct Launched {
 
 impl Default for Launched {
     fn default() -> Self {
-        Launched { version: 1, records: BTreeMap::new() }
+        Launched {
+            version: 1,
+            records: BTreeMap::new(),
+        }
     }
 }
 
@@ -57,7 +60,9 @@ pub fn group_of(pid: u32) -> Option<u32> {
     #[cfg(unix)]
     {
         let p = i32::try_from(pid).ok()?;
-        nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(p))).ok().map(|g| g.as_raw() as u32)
+        nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(p)))
+            .ok()
+            .map(|g| g.as_raw() as u32)
     }
     #[cfg(not(unix))]
     {
@@ -78,7 +83,14 @@ impl Launched {
     }
 
     /// Whether `holder_pid` belongs to an earlier launch of exactly this service.
-    pub fn is_leftover(&self, holder_pid: u32, profile: &str, service: &str, argv: &[String], cwd: &PathBuf) -> bool {
+    pub fn is_leftover(
+        &self,
+        holder_pid: u32,
+        profile: &str,
+        service: &str,
+        argv: &[String],
+        cwd: &PathBuf,
+    ) -> bool {
         let group = group_of(holder_pid);
         let ancestors = crate::system::process::ancestors(holder_pid, 8);
         self.records.values().any(|r| {
@@ -94,7 +106,8 @@ impl Launched {
     /// Drops records whose process group is gone.
     pub fn prune(&mut self) {
         self.records.retain(|pid, r| {
-            crate::system::process::facts(*pid).is_some_and(|f| f.start_time == r.start_time) || group_alive(*pid)
+            crate::system::process::facts(*pid).is_some_and(|f| f.start_time == r.start_time)
+                || group_alive(*pid)
         });
     }
 }
@@ -102,7 +115,9 @@ impl Launched {
 fn group_alive(pgid: u32) -> bool {
     #[cfg(unix)]
     {
-        let Ok(g) = i32::try_from(pgid) else { return false };
+        let Ok(g) = i32::try_from(pgid) else {
+            return false;
+        };
         // Signal 0 to the group: only checks that some member exists.
         nix::sys::signal::killpg(nix::unistd::Pid::from_raw(g), None).is_ok()
     }

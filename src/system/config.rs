@@ -11,8 +11,16 @@ pub fn check(path: &Path) -> Option<Result<(), String>> {
         Err(e) => return Some(Err(format!("cannot read it: {e}"))),
     };
     match ext.as_str() {
-        "json" => Some(serde_json::from_str::<serde_json::Value>(&text).map(|_| ()).map_err(|e| e.to_string())),
-        "ron" => Some(ron::from_str::<ron::Value>(&text).map(|_| ()).map_err(|e| e.to_string())),
+        "json" => Some(
+            serde_json::from_str::<serde_json::Value>(&text)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        ),
+        "ron" => Some(
+            ron::from_str::<ron::Value>(&text)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        ),
         _ => None,
     }
 }
@@ -65,13 +73,25 @@ pub struct Repair {
 /// for JSON, else the template copied over it. Fails (leaving the file untouched) if the result would
 /// not parse.
 pub fn repair(path: &Path, template: Option<&Path>) -> Result<Repair, String> {
-    let original = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let (fixed, how) = if is_json && serde_json::from_str::<serde_json::Value>(&strip_trailing_commas(&original)).is_ok() {
-        (strip_trailing_commas(&original), "removed trailing commas".to_string())
+    let original = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let (fixed, how) = if is_json
+        && serde_json::from_str::<serde_json::Value>(&strip_trailing_commas(&original)).is_ok()
+    {
+        (
+            strip_trailing_commas(&original),
+            "removed trailing commas".to_string(),
+        )
     } else if let Some(t) = template {
-        let text = std::fs::read_to_string(t).map_err(|e| format!("cannot read the template {}: {e}", t.display()))?;
-        (text, format!("restored it from the template {}", t.display()))
+        let text = std::fs::read_to_string(t)
+            .map_err(|e| format!("cannot read the template {}: {e}", t.display()))?;
+        (
+            text,
+            format!("restored it from the template {}", t.display()),
+        )
     } else {
         return Err(format!(
             "no safe automatic repair for {} (only trailing commas in JSON are fixed without a template); name a config_template in the profile or fix it by hand",
@@ -79,29 +99,55 @@ pub fn repair(path: &Path, template: Option<&Path>) -> Result<Repair, String> {
         ));
     };
     if fixed == original {
-        return Err(format!("{} needs no repair that Startup Medic can make", path.display()));
+        return Err(format!(
+            "{} needs no repair that Startup Medic can make",
+            path.display()
+        ));
     }
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let backup = path.with_file_name(format!("{name}.bak-{secs}"));
-    std::fs::copy(path, &backup).map_err(|e| format!("cannot back up to {}: {e}", backup.display()))?;
+    std::fs::copy(path, &backup)
+        .map_err(|e| format!("cannot back up to {}: {e}", backup.display()))?;
     write_atomically(path, &fixed)?;
     if let Some(Err(e)) = check(path) {
         let _ = std::fs::copy(&backup, path);
-        return Err(format!("the repaired file still does not parse ({e}); the original was put back"));
+        return Err(format!(
+            "the repaired file still does not parse ({e}); the original was put back"
+        ));
     }
-    Ok(Repair { path: path.to_path_buf(), backup: backup.clone(), message: format!("{}: {how}; the original is kept as {}", path.display(), backup.display()) })
+    Ok(Repair {
+        path: path.to_path_buf(),
+        backup: backup.clone(),
+        message: format!(
+            "{}: {how}; the original is kept as {}",
+            path.display(),
+            backup.display()
+        ),
+    })
 }
 
 /// Puts a backup back in place (undo).
 pub fn restore(repair: &Repair) -> Result<String, String> {
-    let text = std::fs::read_to_string(&repair.backup).map_err(|e| format!("cannot read the backup {}: {e}", repair.backup.display()))?;
+    let text = std::fs::read_to_string(&repair.backup)
+        .map_err(|e| format!("cannot read the backup {}: {e}", repair.backup.display()))?;
     write_atomically(&repair.path, &text)?;
-    Ok(format!("{} restored from {}", repair.path.display(), repair.backup.display()))
+    Ok(format!(
+        "{} restored from {}",
+        repair.path.display(),
+        repair.backup.display()
+    ))
 }
 
 fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    crate::store::write_atomic(path, text.as_bytes()).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+    crate::store::write_atomic(path, text.as_bytes())
+        .map_err(|e| format!("cannot replace {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -111,7 +157,10 @@ mod tests {
     #[test]
     fn trailing_commas_outside_strings_only() {
         let text = "{\"a\": [1, 2,], \"s\": \"x,}\", \"b\": {\"c\": 1,\n},\n}";
-        assert_eq!(strip_trailing_commas(text), "{\"a\": [1, 2], \"s\": \"x,}\", \"b\": {\"c\": 1\n}\n}");
+        assert_eq!(
+            strip_trailing_commas(text),
+            "{\"a\": [1, 2], \"s\": \"x,}\", \"b\": {\"c\": 1\n}\n}"
+        );
     }
 
     #[test]

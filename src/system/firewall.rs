@@ -23,9 +23,24 @@ fn run(argv: &[&str]) -> Option<String> {
 /// The command that allows inbound TCP on `port` on this OS (needs administrator rights).
 pub fn allow_command(port: u16) -> Vec<String> {
     let v: Vec<String> = if cfg!(windows) {
-        vec!["netsh".into(), "advfirewall".into(), "firewall".into(), "add".into(), "rule".into(), format!("name=Startup Medic {port}"), "dir=in".into(), "action=allow".into(), "protocol=TCP".into(), format!("localport={port}")]
+        vec![
+            "netsh".into(),
+            "advfirewall".into(),
+            "firewall".into(),
+            "add".into(),
+            "rule".into(),
+            format!("name=Startup Medic {port}"),
+            "dir=in".into(),
+            "action=allow".into(),
+            "protocol=TCP".into(),
+            format!("localport={port}"),
+        ]
     } else if cfg!(target_os = "macos") {
-        vec!["/usr/libexec/ApplicationFirewall/socketfilterfw".into(), "--add".into(), "PROGRAM".into()]
+        vec![
+            "/usr/libexec/ApplicationFirewall/socketfilterfw".into(),
+            "--add".into(),
+            "PROGRAM".into(),
+        ]
     } else if which("firewall-cmd") {
         vec!["firewall-cmd".into(), format!("--add-port={port}/tcp")]
     } else {
@@ -41,16 +56,27 @@ fn which(program: &str) -> bool {
 /// Checks whether a firewall is active (read-only commands only).
 pub fn diagnose(port: u16) -> Diagnosis {
     let summary = if cfg!(windows) {
-        run(&["netsh", "advfirewall", "show", "allprofiles", "state"]).unwrap_or_else(|| "netsh is not available".into())
+        run(&["netsh", "advfirewall", "show", "allprofiles", "state"])
+            .unwrap_or_else(|| "netsh is not available".into())
     } else if cfg!(target_os = "macos") {
-        run(&["/usr/libexec/ApplicationFirewall/socketfilterfw", "--getglobalstate"]).unwrap_or_else(|| "socketfilterfw is not available".into())
+        run(&[
+            "/usr/libexec/ApplicationFirewall/socketfilterfw",
+            "--getglobalstate",
+        ])
+        .unwrap_or_else(|| "socketfilterfw is not available".into())
     } else {
         let mut parts = Vec::new();
         if which("ufw") {
-            parts.push(format!("ufw: {}", run(&["ufw", "status"]).unwrap_or_default()));
+            parts.push(format!(
+                "ufw: {}",
+                run(&["ufw", "status"]).unwrap_or_default()
+            ));
         }
         if which("firewall-cmd") {
-            parts.push(format!("firewalld: {}", run(&["firewall-cmd", "--state"]).unwrap_or_default()));
+            parts.push(format!(
+                "firewalld: {}",
+                run(&["firewall-cmd", "--state"]).unwrap_or_default()
+            ));
         }
         if parts.is_empty() {
             "no ufw or firewalld found on PATH; an nftables/iptables ruleset may still apply (sudo nft list ruleset)".into()
@@ -58,5 +84,8 @@ pub fn diagnose(port: u16) -> Diagnosis {
             parts.join("; ")
         }
     };
-    Diagnosis { summary, allow_command: allow_command(port) }
+    Diagnosis {
+        summary,
+        allow_command: allow_command(port),
+    }
 }

@@ -38,7 +38,10 @@ pub fn python_distribution(module: &str) -> String {
         return (*d).to_string();
     }
     let top = module.split('.').next().unwrap_or(module);
-    PY_DISTRIBUTIONS.iter().find(|(m, _)| *m == top).map_or_else(|| top.replace('_', "-"), |(_, d)| (*d).to_string())
+    PY_DISTRIBUTIONS
+        .iter()
+        .find(|(m, _)| *m == top)
+        .map_or_else(|| top.replace('_', "-"), |(_, d)| (*d).to_string())
 }
 
 /// A PEP 508 distribution name (no versions, URLs, options or paths).
@@ -48,7 +51,8 @@ pub fn valid_python_name(name: &str) -> bool {
         && b.len() <= 100
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 /// An npm package name (`express`, `@scope/name`), lower case, no paths, URLs or options.
@@ -57,10 +61,16 @@ pub fn valid_npm_name(name: &str) -> bool {
         !p.is_empty()
             && p.len() <= 214
             && !p.starts_with(['.', '_', '-'])
-            && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'_' | b'~'))
+            && p.bytes().all(|c| {
+                c.is_ascii_lowercase()
+                    || c.is_ascii_digit()
+                    || matches!(c, b'-' | b'.' | b'_' | b'~')
+            })
     };
     match name.strip_prefix('@') {
-        Some(scoped) => matches!(scoped.split_once('/'), Some((scope, pkg)) if part_ok(scope) && part_ok(pkg) && !pkg.contains('/')),
+        Some(scoped) => {
+            matches!(scoped.split_once('/'), Some((scope, pkg)) if part_ok(scope) && part_ok(pkg) && !pkg.contains('/'))
+        }
         None => part_ok(name),
     }
 }
@@ -78,7 +88,14 @@ pub fn npm_package(module: &str) -> String {
 /// A pip install as argv for an interpreter.
 pub fn pip_install(python: &Path, distribution: &str) -> Option<Vec<String>> {
     valid_python_name(distribution).then(|| {
-        vec![python.to_string_lossy().to_string(), "-m".into(), "pip".into(), "install".into(), "--".into(), distribution.to_string()]
+        vec![
+            python.to_string_lossy().to_string(),
+            "-m".into(),
+            "pip".into(),
+            "install".into(),
+            "--".into(),
+            distribution.to_string(),
+        ]
     })
 }
 
@@ -87,7 +104,12 @@ pub fn npm_install(package: Option<&str>) -> Option<Vec<String>> {
     let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
     match package {
         None => Some(vec![npm.into(), "install".into()]),
-        Some(p) if valid_npm_name(p) => Some(vec![npm.into(), "install".into(), "--".into(), p.to_string()]),
+        Some(p) if valid_npm_name(p) => Some(vec![
+            npm.into(),
+            "install".into(),
+            "--".into(),
+            p.to_string(),
+        ]),
         Some(_) => None,
     }
 }
@@ -108,15 +130,35 @@ mod tests {
 
     #[test]
     fn names_are_validated_before_any_install() {
-        for bad in ["", "-e", "--index-url=http://x", "../x", "x; rm -rf /", "a b", "git+https://x", "x==1.0", "x[extra]"] {
+        for bad in [
+            "",
+            "-e",
+            "--index-url=http://x",
+            "../x",
+            "x; rm -rf /",
+            "a b",
+            "git+https://x",
+            "x==1.0",
+            "x[extra]",
+        ] {
             assert!(!valid_python_name(bad), "{bad}");
             assert!(pip_install(Path::new("python"), bad).is_none(), "{bad}");
         }
-        assert!(valid_python_name("opencv-python") && valid_python_name("PyYAML") && valid_python_name("zope.interface"));
-        for bad in ["Express", "-g", "../x", "@scope", "@/x", "a/b", "x y", "http://x"] {
+        assert!(
+            valid_python_name("opencv-python")
+                && valid_python_name("PyYAML")
+                && valid_python_name("zope.interface")
+        );
+        for bad in [
+            "Express", "-g", "../x", "@scope", "@/x", "a/b", "x y", "http://x",
+        ] {
             assert!(!valid_npm_name(bad), "{bad}");
         }
-        assert!(valid_npm_name("express") && valid_npm_name("@vitejs/plugin-vue") && valid_npm_name("lodash.merge"));
+        assert!(
+            valid_npm_name("express")
+                && valid_npm_name("@vitejs/plugin-vue")
+                && valid_npm_name("lodash.merge")
+        );
         assert_eq!(npm_package("@fastify/cors/x"), "@fastify/cors");
         assert_eq!(npm_package("lodash/fp"), "lodash");
     }

@@ -9,7 +9,10 @@ fn bind_addr(host: &str, port: u16) -> SocketAddr {
     let ip = match host {
         "localhost" | "" => IpAddr::V4(Ipv4Addr::LOCALHOST),
         "*" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        h => h.trim_matches(['[', ']']).parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        h => h
+            .trim_matches(['[', ']'])
+            .parse()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
     };
     SocketAddr::new(ip, port)
 }

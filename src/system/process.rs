@@ -30,7 +30,11 @@ pub struct ProcessFacts {
 impl ProcessFacts {
     /// The command line as one string (for display only; never run).
     pub fn command_line(&self) -> String {
-        if self.cmd.is_empty() { self.name.clone() } else { self.cmd.join(" ") }
+        if self.cmd.is_empty() {
+            self.name.clone()
+        } else {
+            self.cmd.join(" ")
+        }
     }
 }
 
@@ -53,11 +57,20 @@ pub fn facts(pid: u32) -> Option<ProcessFacts> {
     let sys = system_for(&[spid])?;
     let p = sys.process(spid)?;
     let users = Users::new_with_refreshed_list().ok();
-    let user = p.user_id().and_then(|uid| users.as_ref()?.get_user_by_id(uid).map(|u| u.name().to_string()));
+    let user = p.user_id().and_then(|uid| {
+        users
+            .as_ref()?
+            .get_user_by_id(uid)
+            .map(|u| u.name().to_string())
+    });
     Some(ProcessFacts {
         pid,
         name: p.name().to_string_lossy().to_string(),
-        cmd: p.cmd().iter().map(|s| s.to_string_lossy().to_string()).collect(),
+        cmd: p
+            .cmd()
+            .iter()
+            .map(|s| s.to_string_lossy().to_string())
+            .collect(),
         cwd: p.cwd().map(PathBuf::from),
         user,
         uid: p.user_id().map(|u| u.to_string()),
@@ -115,9 +128,13 @@ pub fn may_stop(pid: u32) -> Result<ProcessFacts, Refusal> {
     let target = facts(pid).ok_or(Refusal::Gone(pid))?;
     let mine = facts(me).and_then(|f| f.uid);
     if let (Some(theirs), Some(mine)) = (&target.uid, &mine)
-        && theirs != mine {
-            return Err(Refusal::OtherUser { pid, owner: target.user.clone().unwrap_or_else(|| theirs.clone()) });
-        }
+        && theirs != mine
+    {
+        return Err(Refusal::OtherUser {
+            pid,
+            owner: target.user.clone().unwrap_or_else(|| theirs.clone()),
+        });
+    }
     Ok(target)
 }
 
@@ -125,16 +142,26 @@ pub fn may_stop(pid: u32) -> Result<ProcessFacts, Refusal> {
 pub fn stop(pid: u32, grace: Duration) -> Result<String, Refusal> {
     let target = may_stop(pid)?;
     let spid = Pid::from_u32(pid);
-    let alive = |spid| system_for(&[spid]).is_some_and(|s| s.process(spid).is_some_and(|p| p.start_time() == target.start_time && p.status() != sysinfo::ProcessStatus::Zombie));
+    let alive = |spid| {
+        system_for(&[spid]).is_some_and(|s| {
+            s.process(spid).is_some_and(|p| {
+                p.start_time() == target.start_time && p.status() != sysinfo::ProcessStatus::Zombie
+            })
+        })
+    };
     if let Some(sys) = system_for(&[spid])
         && let Some(p) = sys.process(spid)
-            && p.kill_with(Signal::Term).is_none() {
-                p.kill();
-            }
+        && p.kill_with(Signal::Term).is_none()
+    {
+        p.kill();
+    }
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
         if !alive(spid) {
-            return Ok(format!("pid {pid} ({}) ended after a polite request", target.name));
+            return Ok(format!(
+                "pid {pid} ({}) ended after a polite request",
+                target.name
+            ));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -144,11 +171,18 @@ pub fn stop(pid: u32, grace: Duration) -> Result<String, Refusal> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if !alive(spid) {
-            return Ok(format!("pid {pid} ({}) ignored the request for {} s and was forced to end", target.name, grace.as_secs()));
+            return Ok(format!(
+                "pid {pid} ({}) ignored the request for {} s and was forced to end",
+                target.name,
+                grace.as_secs()
+            ));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Ok(format!("pid {pid} ({}) did not end even when forced", target.name))
+    Ok(format!(
+        "pid {pid} ({}) did not end even when forced",
+        target.name
+    ))
 }
 
 #[cfg(test)]
@@ -159,8 +193,13 @@ mod tests {
     fn untouchables_are_refused() {
         assert!(matches!(may_stop(0), Err(Refusal::Untouchable(0, _))));
         assert!(matches!(may_stop(1), Err(Refusal::Untouchable(1, _))));
-        assert!(matches!(may_stop(std::process::id()), Err(Refusal::Untouchable(..))));
-        let parent = facts(std::process::id()).and_then(|f| f.parent).expect("a parent");
+        assert!(matches!(
+            may_stop(std::process::id()),
+            Err(Refusal::Untouchable(..))
+        ));
+        let parent = facts(std::process::id())
+            .and_then(|f| f.parent)
+            .expect("a parent");
         assert!(matches!(may_stop(parent), Err(Refusal::Untouchable(..))));
     }
 

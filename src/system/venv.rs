@@ -5,18 +5,30 @@ use std::path::{Path, PathBuf};
 
 /// The `bin` (Unix) or `Scripts` (Windows) directory of a venv.
 pub fn bin_dir(venv: &Path) -> PathBuf {
-    if cfg!(windows) { venv.join("Scripts") } else { venv.join("bin") }
+    if cfg!(windows) {
+        venv.join("Scripts")
+    } else {
+        venv.join("bin")
+    }
 }
 
 /// The venv's interpreter.
 pub fn python(venv: &Path) -> PathBuf {
-    if cfg!(windows) { bin_dir(venv).join("python.exe") } else { bin_dir(venv).join("python") }
+    if cfg!(windows) {
+        bin_dir(venv).join("python.exe")
+    } else {
+        bin_dir(venv).join("python")
+    }
 }
 
 /// A usable venv: the configured one, else `.venv` or `venv` in `cwd` — only if its interpreter exists.
 pub fn find(cwd: &Path, configured: Option<&Path>) -> Option<PathBuf> {
     let candidates: Vec<PathBuf> = match configured {
-        Some(c) => vec![if c.is_absolute() { c.to_path_buf() } else { cwd.join(c) }],
+        Some(c) => vec![if c.is_absolute() {
+            c.to_path_buf()
+        } else {
+            cwd.join(c)
+        }],
         None => vec![cwd.join(".venv"), cwd.join("venv")],
     };
     candidates.into_iter().find(|v| python(v).exists())
@@ -36,17 +48,35 @@ pub fn target(cwd: &Path, configured: Option<&Path>) -> PathBuf {
 /// the venv's own copy.
 pub fn activate(command: &mut [String], env: &mut BTreeMap<String, String>, venv: &Path) {
     let bin = bin_dir(venv);
-    let old_path = env.get("PATH").cloned().or_else(|| std::env::var("PATH").ok()).unwrap_or_default();
+    let old_path = env
+        .get("PATH")
+        .cloned()
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default();
     let sep = if cfg!(windows) { ";" } else { ":" };
     let bin_text = bin.to_string_lossy().to_string();
     if !old_path.split(sep).any(|p| p == bin_text) {
-        env.insert("PATH".into(), if old_path.is_empty() { bin_text } else { format!("{bin_text}{sep}{old_path}") });
+        env.insert(
+            "PATH".into(),
+            if old_path.is_empty() {
+                bin_text
+            } else {
+                format!("{bin_text}{sep}{old_path}")
+            },
+        );
     }
     env.insert("VIRTUAL_ENV".into(), venv.to_string_lossy().to_string());
     if let Some(first) = command.first_mut() {
-        let name = Path::new(first.as_str()).file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = Path::new(first.as_str())
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let stem = name.trim_end_matches(".exe");
-        let candidate = if matches!(stem, "python" | "python3" | "py") { python(venv) } else { bin.join(&name) };
+        let candidate = if matches!(stem, "python" | "python3" | "py") {
+            python(venv)
+        } else {
+            bin.join(&name)
+        };
         if !first.contains(['/', '\\']) && candidate.exists() {
             *first = candidate.to_string_lossy().to_string();
         }
@@ -55,7 +85,11 @@ pub fn activate(command: &mut [String], env: &mut BTreeMap<String, String>, venv
 
 /// The interpreter to create venvs with on this OS, as argv prefix.
 pub fn base_interpreter() -> Vec<String> {
-    if cfg!(windows) { vec!["py".into(), "-3".into()] } else { vec!["python3".into()] }
+    if cfg!(windows) {
+        vec!["py".into(), "-3".into()]
+    } else {
+        vec!["python3".into()]
+    }
 }
 
 #[cfg(test)]

@@ -8,22 +8,22 @@ use std::time::{Duration, Instant};
 
 use egui::{RichText, Ui};
 
-use crate::profile::Profile;
 use crate::engine::rules::Classifier;
+use crate::profile::Profile;
 use crate::protocol::{Command, Event, ServiceState};
 use crate::settings::{AutoFixPolicy, Settings, Theme};
 use crate::store::{FALLBACKS_FILE, SETTINGS_FILE, Store};
 use crate::ui::fallbacks::FallbackEditor;
-use crate::ui::profile_editor::ProfileEditor;
-use crate::ui::settings::diagnostics;
-use crate::ui::state::Request;
+use crate::ui::fallbacks::fallbacks_ui;
 use crate::ui::incidents::{consent_ui, incidents_ui};
 use crate::ui::logs::logs_ui;
-use crate::ui::services::services_ui;
-use crate::ui::fallbacks::fallbacks_ui;
 use crate::ui::patterns::patterns_ui;
+use crate::ui::profile_editor::ProfileEditor;
 use crate::ui::profile_editor::profile_ui;
+use crate::ui::services::services_ui;
+use crate::ui::settings::diagnostics;
 use crate::ui::settings::settings_ui;
+use crate::ui::state::Request;
 use crate::ui::state::{AppState, Tab};
 use crate::ui::tray::{Tray, TrayAction};
 use crate::ui::worker::Worker;
@@ -77,14 +77,20 @@ impl MedicApp {
     pub fn new(cc: &eframe::CreationContext<'_>, launch: Launch) -> MedicApp {
         let ctx = cc.egui_ctx.clone();
         apply_theme(&ctx, launch.settings.theme);
-        let mut state = AppState::new(&launch.profile, launch.settings.log_buffer_lines, launch.settings.auto_fix);
+        let mut state = AppState::new(
+            &launch.profile,
+            launch.settings.log_buffer_lines,
+            launch.settings.auto_fix,
+        );
         state.recent = launch.recent;
         for n in launch.notices {
             state.apply(Event::Notice(n), Instant::now());
         }
         let mut warnings = Vec::new();
-        let classifier = crate::cli::load_classifier(launch.store.as_ref(), &mut |w| warnings.push(w));
-        let (_, fallbacks) = crate::cli::load_settings(launch.store.as_ref(), &mut |w| warnings.push(w));
+        let classifier =
+            crate::cli::load_classifier(launch.store.as_ref(), &mut |w| warnings.push(w));
+        let (_, fallbacks) =
+            crate::cli::load_settings(launch.store.as_ref(), &mut |w| warnings.push(w));
         for w in warnings {
             state.apply(Event::Notice(w), Instant::now());
         }
@@ -136,7 +142,10 @@ impl MedicApp {
         let wake_ctx = ctx.clone();
         match Worker::spawn(profile, opts, move || wake_ctx.request_repaint()) {
             Ok(w) => self.worker = Some(w),
-            Err(e) => self.state.apply(Event::Notice(format!("cannot start the supervisor thread: {e}")), Instant::now()),
+            Err(e) => self.state.apply(
+                Event::Notice(format!("cannot start the supervisor thread: {e}")),
+                Instant::now(),
+            ),
         }
         if autostart {
             self.state.send(Command::Start(None));
@@ -147,7 +156,10 @@ impl MedicApp {
     /// `profile` once it has stopped.
     fn switch_profile(&mut self, profile: Profile) {
         if self.pending_switch.is_some() {
-            self.state.apply(Event::Notice("still stopping the previous stack; try again in a moment".into()), Instant::now());
+            self.state.apply(
+                Event::Notice("still stopping the previous stack; try again in a moment".into()),
+                Instant::now(),
+            );
             return;
         }
         if let Some(p) = &profile.path {
@@ -157,20 +169,36 @@ impl MedicApp {
         }
         let old = self.worker.take();
         let handle = std::thread::spawn(move || drop(old));
-        self.state.apply(Event::Notice(format!("stopping the current stack to open \"{}\"", profile.name)), Instant::now());
+        self.state.apply(
+            Event::Notice(format!(
+                "stopping the current stack to open \"{}\"",
+                profile.name
+            )),
+            Instant::now(),
+        );
         self.pending_switch = Some((profile, handle));
     }
 
     fn finish_switch(&mut self, ctx: &egui::Context) {
-        if !self.pending_switch.as_ref().is_some_and(|(_, h)| h.is_finished()) {
+        if !self
+            .pending_switch
+            .as_ref()
+            .is_some_and(|(_, h)| h.is_finished())
+        {
             if self.pending_switch.is_some() {
                 ctx.request_repaint_after(Duration::from_millis(100));
             }
             return;
         }
-        let Some((profile, handle)) = self.pending_switch.take() else { return };
+        let Some((profile, handle)) = self.pending_switch.take() else {
+            return;
+        };
         let _ = handle.join();
-        let mut state = AppState::new(&profile, self.state.settings.log_buffer_lines, self.state.settings.auto_fix);
+        let mut state = AppState::new(
+            &profile,
+            self.state.settings.log_buffer_lines,
+            self.state.settings.auto_fix,
+        );
         state.recent = std::mem::take(&mut self.state.recent);
         state.fallback_editor = self.state.fallback_editor.clone();
         state.settings = self.state.settings.clone();
@@ -190,26 +218,55 @@ impl MedicApp {
             match request {
                 Request::ExportPatterns { json } => {
                     let text = if json {
-                        serde_json::to_string_pretty(&self.state.patterns).map_err(|e| e.to_string())
+                        serde_json::to_string_pretty(&self.state.patterns)
+                            .map_err(|e| e.to_string())
                     } else {
-                        ron::ser::to_string_pretty(&self.state.patterns, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())
+                        ron::ser::to_string_pretty(
+                            &self.state.patterns,
+                            ron::ser::PrettyConfig::default(),
+                        )
+                        .map_err(|e| e.to_string())
                     };
-                    let name = if json { "patterns.json" } else { "patterns.ron" };
+                    let name = if json {
+                        "patterns.json"
+                    } else {
+                        "patterns.ron"
+                    };
                     match text {
-                        Ok(t) => self.write_chosen_file(name, if json { "json" } else { "ron" }, &t, "learned patterns"),
+                        Ok(t) => self.write_chosen_file(
+                            name,
+                            if json { "json" } else { "ron" },
+                            &t,
+                            "learned patterns",
+                        ),
                         Err(e) => self.notice(format!("cannot export the patterns: {e}")),
                     }
                 }
-                Request::SaveFallbacks(f) => match self.store.as_ref().map(|s| (s.save(FALLBACKS_FILE, &*f), s.path(FALLBACKS_FILE))) {
+                Request::SaveFallbacks(f) => match self
+                    .store
+                    .as_ref()
+                    .map(|s| (s.save(FALLBACKS_FILE, &*f), s.path(FALLBACKS_FILE)))
+                {
                     Some((Ok(()), path)) => {
                         self.state.fallback_editor.mark_saved();
                         self.state.send(Command::SetFallbacks(f));
-                        self.notice(format!("fallback configuration saved; used from the next recovery on: {}", path.display()));
+                        self.notice(format!(
+                            "fallback configuration saved; used from the next recovery on: {}",
+                            path.display()
+                        ));
                     }
-                    Some((Err(e), _)) => self.notice(format!("the fallback configuration was not saved: {e}")),
-                    None => self.notice("there is no state directory to save the fallback configuration in".into()),
+                    Some((Err(e), _)) => {
+                        self.notice(format!("the fallback configuration was not saved: {e}"))
+                    }
+                    None => self.notice(
+                        "there is no state directory to save the fallback configuration in".into(),
+                    ),
                 },
-                Request::SaveSettings(new) => match self.store.as_ref().map(|s| (s.save(SETTINGS_FILE, &*new), s.path(SETTINGS_FILE))) {
+                Request::SaveSettings(new) => match self
+                    .store
+                    .as_ref()
+                    .map(|s| (s.save(SETTINGS_FILE, &*new), s.path(SETTINGS_FILE)))
+                {
                     Some((Ok(()), path)) => {
                         if new.auto_fix != self.state.settings.auto_fix {
                             self.state.send(Command::SetAutoFix(new.auto_fix));
@@ -224,11 +281,15 @@ impl MedicApp {
                         self.notice(format!("settings saved and applied: {}", path.display()));
                     }
                     Some((Err(e), _)) => self.notice(format!("the settings were not saved: {e}")),
-                    None => self.notice("there is no state directory to save the settings in".into()),
+                    None => {
+                        self.notice("there is no state directory to save the settings in".into())
+                    }
                 },
                 Request::OpenProfileDialog => match file_dialog() {
                     Some(d) => {
-                        if let Some(path) = d.add_filter("Startup Medic profile", &["ron"]).pick_file() {
+                        if let Some(path) =
+                            d.add_filter("Startup Medic profile", &["ron"]).pick_file()
+                        {
                             self.state.requests.push(Request::OpenProfile(path));
                         }
                     }
@@ -256,12 +317,18 @@ impl MedicApp {
                     let n = profile.services.len();
                     self.state.profile_editor = ProfileEditor::new(profile, found.notes);
                     self.state.tab = Tab::Profile;
-                    self.notice(format!("{n} service(s) proposed for {}; check them, then Save or Apply", dir.display()));
+                    self.notice(format!(
+                        "{n} service(s) proposed for {}; check them, then Save or Apply",
+                        dir.display()
+                    ));
                 }
                 Request::SaveProfile { profile, choose } => {
                     let target = if choose || profile.path.is_none() {
                         match file_dialog() {
-                            Some(d) => d.add_filter("Startup Medic profile", &["ron"]).set_file_name("startup-medic.ron").save_file(),
+                            Some(d) => d
+                                .add_filter("Startup Medic profile", &["ron"])
+                                .set_file_name("startup-medic.ron")
+                                .save_file(),
                             None => {
                                 self.no_dialog("choose where to save");
                                 None
@@ -286,11 +353,18 @@ impl MedicApp {
                 Request::ApplyProfile(p) => self.switch_profile(*p),
                 Request::CopyDiagnostics => {
                     ctx.copy_text(diagnostics(&self.state, &self.state.profile));
-                    self.notice("diagnostics copied to the clipboard (nothing was sent anywhere)".into());
+                    self.notice(
+                        "diagnostics copied to the clipboard (nothing was sent anywhere)".into(),
+                    );
                 }
                 Request::SaveDiagnostics => {
                     let text = diagnostics(&self.state, &self.state.profile);
-                    self.write_chosen_file("startup-medic-diagnostics.txt", "txt", &text, "diagnostics");
+                    self.write_chosen_file(
+                        "startup-medic-diagnostics.txt",
+                        "txt",
+                        &text,
+                        "diagnostics",
+                    );
                 }
             }
         }
@@ -311,11 +385,16 @@ impl MedicApp {
             },
             None => match &self.store {
                 Some(s) => {
-                    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                    let stamp = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
                     s.path(&format!("{stamp}-{name}"))
                 }
                 None => {
-                    self.notice(format!("cannot save the {what}: no file dialog and no state directory"));
+                    self.notice(format!(
+                        "cannot save the {what}: no file dialog and no state directory"
+                    ));
                     return;
                 }
             },
@@ -328,10 +407,15 @@ impl MedicApp {
 
     fn flush_outbox(&mut self) {
         for command in std::mem::take(&mut self.state.outbox) {
-            let sent = self.worker.as_ref().is_some_and(|w| w.send(command.clone()));
+            let sent = self
+                .worker
+                .as_ref()
+                .is_some_and(|w| w.send(command.clone()));
             if !sent {
                 self.state.apply(
-                    crate::protocol::Event::Notice(format!("the supervisor has ended; {command:?} was not sent")),
+                    crate::protocol::Event::Notice(format!(
+                        "the supervisor has ended; {command:?} was not sent"
+                    )),
                     Instant::now(),
                 );
             }
@@ -361,7 +445,12 @@ impl MedicApp {
             return;
         }
         for n in pending {
-            match notify_rust::Notification::new().appname("Startup Medic").summary(&n.title).body(&n.body).show() {
+            match notify_rust::Notification::new()
+                .appname("Startup Medic")
+                .summary(&n.title)
+                .body(&n.body)
+                .show()
+            {
                 Ok(_) => {}
                 Err(e) => {
                     self.notify_failed = true;
@@ -383,7 +472,9 @@ fn file_dialog() -> Option<rfd::FileDialog> {
     {
         let portal = "org.freedesktop.portal.Desktop";
         // The portal may not run yet but be started on demand.
-        if !(crate::ui::session_bus_has(portal).ok()? || crate::ui::session_bus_can_activate(portal).ok()?) {
+        if !(crate::ui::session_bus_has(portal).ok()?
+            || crate::ui::session_bus_can_activate(portal).ok()?)
+        {
             return None;
         }
     }
@@ -422,7 +513,11 @@ impl eframe::App for MedicApp {
                 }
             }
         }
-        if self.instance.as_ref().is_some_and(|i| i.take_show_request()) {
+        if self
+            .instance
+            .as_ref()
+            .is_some_and(|i| i.take_show_request())
+        {
             self.show_window(ctx, true);
         }
         self.handle_requests(ctx);
@@ -432,7 +527,10 @@ impl eframe::App for MedicApp {
         self.deliver_notifications(self.visible && focused);
         let health = self.state.health();
         let c = self.state.counts();
-        let tooltip = format!("Startup Medic — {}: {} ready, {} failed", self.state.profile.name, c.ready, c.failed);
+        let tooltip = format!(
+            "Startup Medic — {}: {} ready, {} failed",
+            self.state.profile.name, c.ready, c.failed
+        );
         if let Some(t) = &mut self.tray {
             t.set_health(health, &tooltip);
         }
@@ -467,7 +565,12 @@ impl eframe::App for MedicApp {
         if let Some(p) = &self.state.profile.path {
             storage.set_string(LAST_PROFILE_KEY, p.to_string_lossy().into_owned());
         }
-        let recent: Vec<String> = self.state.recent.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        let recent: Vec<String> = self
+            .state
+            .recent
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
         storage.set_string(RECENT_KEY, recent.join("\n"));
     }
 
@@ -481,19 +584,29 @@ impl eframe::App for MedicApp {
 /// The whole window from plain state (tests drive this without a worker).
 pub fn app_ui(ui: &mut Ui, state: &mut AppState, now: Instant) {
     egui::Panel::bottom("status").show(ui, |ui| status_ui(ui, state));
-    egui::Panel::left("services").resizable(true).default_size(theme::SERVICES_PANEL_WIDTH).show(ui, |ui| {
-        services_ui(ui, state, now);
-    });
+    egui::Panel::left("services")
+        .resizable(true)
+        .default_size(theme::SERVICES_PANEL_WIDTH)
+        .show(ui, |ui| {
+            services_ui(ui, state, now);
+        });
     // The incidents sit beside the logs; the other tabs need the width for their tables and forms.
     if state.tab == Tab::Logs {
-        egui::Panel::right("incidents").resizable(true).default_size(theme::INCIDENTS_PANEL_WIDTH).show(ui, |ui| {
-            incidents_ui(ui, state, now);
-        });
+        egui::Panel::right("incidents")
+            .resizable(true)
+            .default_size(theme::INCIDENTS_PANEL_WIDTH)
+            .show(ui, |ui| {
+                incidents_ui(ui, state, now);
+            });
     }
     egui::CentralPanel::default().show(ui, |ui| {
         ui.horizontal(|ui| {
             let open = state.incidents.iter().filter(|c| !c.resolved()).count();
-            let logs_label = if open > 0 && state.tab != Tab::Logs { format!("Logs & incidents ({open} open)") } else { "Logs & incidents".into() };
+            let logs_label = if open > 0 && state.tab != Tab::Logs {
+                format!("Logs & incidents ({open} open)")
+            } else {
+                "Logs & incidents".into()
+            };
             for (tab, label) in [
                 (Tab::Logs, logs_label.as_str()),
                 (Tab::Patterns, "Patterns"),
@@ -524,7 +637,9 @@ pub fn app_ui(ui: &mut Ui, state: &mut AppState, now: Instant) {
 pub fn next_tick(state: &AppState, now: Instant) -> Option<Duration> {
     let mut tick = None;
     for s in &state.services {
-        let young = s.started_at.is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(60));
+        let young = s
+            .started_at
+            .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(60));
         if matches!(s.state, ServiceState::Recovering { .. }) || young {
             return Some(Duration::from_secs(1));
         }
@@ -545,8 +660,16 @@ fn status_ui(ui: &mut Ui, state: &mut AppState) {
         }
         ui.separator();
         let mut auto = state.settings.auto_fix == AutoFixPolicy::SafeOnly;
-        if ui.checkbox(&mut auto, "Auto-fix (safe fixes only)").on_hover_text("Run fixes that need no consent by themselves, best first, with backoff").changed() {
-            state.send(Command::SetAutoFix(if auto { AutoFixPolicy::SafeOnly } else { AutoFixPolicy::Off }));
+        if ui
+            .checkbox(&mut auto, "Auto-fix (safe fixes only)")
+            .on_hover_text("Run fixes that need no consent by themselves, best first, with backoff")
+            .changed()
+        {
+            state.send(Command::SetAutoFix(if auto {
+                AutoFixPolicy::SafeOnly
+            } else {
+                AutoFixPolicy::Off
+            }));
         }
         ui.separator();
         let c = state.counts();
@@ -556,7 +679,8 @@ fn status_ui(ui: &mut Ui, state: &mut AppState) {
         ui.label(RichText::new(format!("{} stopped", c.stopped)).color(theme::IDLE));
         if let Some(n) = state.notices.last() {
             ui.separator();
-            ui.label(RichText::new(n).weak()).on_hover_text(state.notices.join("\n"));
+            ui.label(RichText::new(n).weak())
+                .on_hover_text(state.notices.join("\n"));
         }
     });
 }

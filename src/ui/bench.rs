@@ -81,7 +81,8 @@ impl eframe::App for BenchApp {
                 self.cpu_ms.push(cpu * 1000.0);
             }
             if let Some(last) = self.last {
-                self.wall_ms.push(now.duration_since(last).as_secs_f32() * 1000.0);
+                self.wall_ms
+                    .push(now.duration_since(last).as_secs_f32() * 1000.0);
             }
         }
         self.last = Some(now);
@@ -94,21 +95,37 @@ impl eframe::App for BenchApp {
             if k.is_multiple_of(10) {
                 let step = k / 10;
                 let filter = Filter {
-                    service: if step % 4 == 3 { None } else { Some((step % 4) as u16) },
+                    service: if step % 4 == 3 {
+                        None
+                    } else {
+                        Some((step % 4) as u16)
+                    },
                     stderr: step.is_multiple_of(2),
                     ..Filter::default()
                 };
                 let t = Instant::now();
                 self.state.logs.set_filter(filter);
-                self.state.logs.set_query(if step.is_multiple_of(3) { "boom" } else { "" });
+                self.state
+                    .logs
+                    .set_query(if step.is_multiple_of(3) { "boom" } else { "" });
                 self.filter_ms.push(t.elapsed().as_secs_f32() * 1000.0);
                 self.state.log_view.scroll_to_row = Some(self.state.logs.shown_len() / 2);
             }
         } else if f == SCROLL_FRAMES + FILTER_FRAMES {
-            println!("log view with {} lines in the buffer ({} shown at the end)", self.lines, self.state.logs.shown_len());
+            println!(
+                "log view with {} lines in the buffer ({} shown at the end)",
+                self.lines,
+                self.state.logs.shown_len()
+            );
             println!("{}", summary("egui CPU time per frame", &self.cpu_ms));
             println!("{}", summary("wall time between frames", &self.wall_ms));
-            println!("{}", summary("of which re-filtering the buffer (frames that change the filter)", &self.filter_ms));
+            println!(
+                "{}",
+                summary(
+                    "of which re-filtering the buffer (frames that change the filter)",
+                    &self.filter_ms
+                )
+            );
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
         app_ui(ui, &mut self.state, now);
@@ -130,13 +147,30 @@ pub fn run(lines: usize) -> i32 {
     let mut state = AppState::new(&profile, lines.max(1), AutoFixPolicy::Off);
     let t = Instant::now();
     fill(&mut state, lines);
-    println!("filled {lines} lines in {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "filled {lines} lines in {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default().with_title("Startup Medic — log view benchmark").with_inner_size([1400.0, 860.0]),
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Startup Medic — log view benchmark")
+            .with_inner_size([1400.0, 860.0]),
         ..Default::default()
     };
-    let app = BenchApp { state, frame: 0, cpu_ms: Vec::new(), wall_ms: Vec::new(), filter_ms: Vec::new(), last: None, lines };
-    match eframe::run_native("startup-medic-bench", options, Box::new(move |_| Ok(Box::new(app)))) {
+    let app = BenchApp {
+        state,
+        frame: 0,
+        cpu_ms: Vec::new(),
+        wall_ms: Vec::new(),
+        filter_ms: Vec::new(),
+        last: None,
+        lines,
+    };
+    match eframe::run_native(
+        "startup-medic-bench",
+        options,
+        Box::new(move |_| Ok(Box::new(app))),
+    ) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("startup-medic: cannot open the window: {e}");

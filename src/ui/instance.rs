@@ -52,7 +52,11 @@ impl Primary {
 /// Claims the single-instance lock in `dir`, or notifies the instance that holds it.
 pub fn claim(dir: &Path) -> std::io::Result<Instance> {
     std::fs::create_dir_all(dir)?;
-    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE))?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -67,27 +71,39 @@ pub fn claim(dir: &Path) -> std::io::Result<Instance> {
     let show_requested = Arc::new(AtomicBool::new(false));
     let waker: Waker = Arc::new(std::sync::Mutex::new(None));
     let (flag, wake) = (show_requested.clone(), waker.clone());
-    std::thread::Builder::new().name("single-instance".into()).spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-            let mut line = String::new();
-            if BufReader::new(&stream).read_line(&mut line).is_ok() && line.trim() == SHOW {
-                flag.store(true, Ordering::Release);
-                if let Ok(w) = wake.lock()
-                    && let Some(w) = w.as_ref()
-                {
-                    w();
+    std::thread::Builder::new()
+        .name("single-instance".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut line = String::new();
+                if BufReader::new(&stream).read_line(&mut line).is_ok() && line.trim() == SHOW {
+                    flag.store(true, Ordering::Release);
+                    if let Ok(w) = wake.lock()
+                        && let Some(w) = w.as_ref()
+                    {
+                        w();
+                    }
                 }
             }
-        }
-    })?;
-    Ok(Instance::Primary(Primary { _lock: lock, show_requested, waker }))
+        })?;
+    Ok(Instance::Primary(Primary {
+        _lock: lock,
+        show_requested,
+        waker,
+    }))
 }
 
 fn notify_running(dir: &Path) {
-    let Ok(text) = std::fs::read_to_string(dir.join(PORT_FILE)) else { return };
-    let Ok(port) = text.trim().parse::<u16>() else { return };
-    if let Ok(mut s) = TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_secs(2)) {
+    let Ok(text) = std::fs::read_to_string(dir.join(PORT_FILE)) else {
+        return;
+    };
+    let Ok(port) = text.trim().parse::<u16>() else {
+        return;
+    };
+    if let Ok(mut s) =
+        TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_secs(2))
+    {
         let _ = writeln!(s, "{SHOW}");
     }
 }
@@ -99,16 +115,25 @@ mod tests {
     #[test]
     fn second_claim_asks_the_first_to_show() {
         let dir = tempfile::tempdir().unwrap();
-        let Instance::Primary(first) = claim(dir.path()).unwrap() else { panic!("first claim must win") };
+        let Instance::Primary(first) = claim(dir.path()).unwrap() else {
+            panic!("first claim must win")
+        };
         let (tx, rx) = std::sync::mpsc::channel();
         first.set_waker(move || {
             let _ = tx.send(());
         });
-        assert!(matches!(claim(dir.path()).unwrap(), Instance::AlreadyRunning));
-        rx.recv_timeout(Duration::from_secs(5)).expect("the first instance was woken");
+        assert!(matches!(
+            claim(dir.path()).unwrap(),
+            Instance::AlreadyRunning
+        ));
+        rx.recv_timeout(Duration::from_secs(5))
+            .expect("the first instance was woken");
         assert!(first.take_show_request());
         assert!(!first.take_show_request(), "one request, one show");
         drop(first);
-        assert!(matches!(claim(dir.path()).unwrap(), Instance::Primary(_)), "the lock ends with its holder");
+        assert!(
+            matches!(claim(dir.path()).unwrap(), Instance::Primary(_)),
+            "the lock ends with its holder"
+        );
     }
 }

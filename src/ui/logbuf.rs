@@ -37,7 +37,12 @@ pub struct Filter {
 
 impl Default for Filter {
     fn default() -> Self {
-        Filter { service: None, stdout: true, stderr: true, system: true }
+        Filter {
+            service: None,
+            stdout: true,
+            stderr: true,
+            system: true,
+        }
     }
 }
 
@@ -135,7 +140,12 @@ impl LogBuffer {
         if self.lines.len() >= self.capacity {
             self.evict_front();
         }
-        let line = LogLine { seq: self.next_seq, service, stream, text };
+        let line = LogLine {
+            seq: self.next_seq,
+            service,
+            stream,
+            text,
+        };
         self.next_seq += 1;
         if self.filter.accepts(&line) {
             self.shown.push_back(line.seq);
@@ -262,7 +272,11 @@ impl LogBuffer {
 
     /// Fraction of the shown lines searched so far.
     pub fn search_progress(&self) -> f32 {
-        if self.shown.is_empty() { 1.0 } else { self.search.scanned as f32 / self.shown.len() as f32 }
+        if self.shown.is_empty() {
+            1.0
+        } else {
+            self.search.scanned as f32 / self.shown.len() as f32
+        }
     }
 
     /// Whether a line's text contains the query (for highlighting), and where.
@@ -294,7 +308,11 @@ impl LogBuffer {
         let mut out = String::new();
         for seq in self.shown.iter().skip(skip) {
             if let Some(l) = self.get(*seq) {
-                let name = self.services.get(usize::from(l.service)).map(String::as_str).unwrap_or("?");
+                let name = self
+                    .services
+                    .get(usize::from(l.service))
+                    .map(String::as_str)
+                    .unwrap_or("?");
                 out.push_str(name);
                 out.push_str(" | ");
                 out.push_str(&crate::engine::classify::strip_ansi_str(&l.text));
@@ -413,7 +431,10 @@ fn apply_sgr(style: &mut AnsiStyle, params: &str) {
     let codes: Vec<u16> = if params.is_empty() {
         vec![0]
     } else {
-        params.split([';', ':']).map(|p| p.parse().unwrap_or(0)).collect()
+        params
+            .split([';', ':'])
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
     };
     let mut i = 0;
     while i < codes.len() {
@@ -463,7 +484,11 @@ mod tests {
     fn buf_with(n: usize, cap: usize) -> LogBuffer {
         let mut b = LogBuffer::new(cap);
         for i in 0..n {
-            let (svc, stream) = if i % 3 == 0 { ("api", Stream::Stderr) } else { ("web", Stream::Stdout) };
+            let (svc, stream) = if i % 3 == 0 {
+                ("api", Stream::Stderr)
+            } else {
+                ("web", Stream::Stdout)
+            };
             b.push(svc, stream, format!("line {i} GET /x"));
         }
         b
@@ -476,13 +501,23 @@ mod tests {
         assert_eq!(b.evicted, 6);
         assert_eq!(b.shown_line(0).unwrap().text, "line 6 GET /x");
         let api = b.service_index("api");
-        b.set_filter(Filter { service: Some(api), ..Filter::default() });
+        b.set_filter(Filter {
+            service: Some(api),
+            ..Filter::default()
+        });
         assert_eq!(b.shown_len(), 2); // lines 6 and 9
         b.push("api", Stream::Stderr, "line 10".into());
         b.push("web", Stream::Stdout, "line 11".into());
-        assert_eq!(b.shown_len(), 2, "line 9 evicted, 10 added, 11 filtered out");
+        assert_eq!(
+            b.shown_len(),
+            2,
+            "line 9 evicted, 10 added, 11 filtered out"
+        );
         assert_eq!(b.shown_line(1).unwrap().text, "line 10");
-        b.set_filter(Filter { stderr: false, ..Filter::default() });
+        b.set_filter(Filter {
+            stderr: false,
+            ..Filter::default()
+        });
         assert!((0..b.shown_len()).all(|r| b.shown_line(r).unwrap().stream != Stream::Stderr));
     }
 
@@ -495,7 +530,10 @@ mod tests {
         assert_eq!(b.match_count(), 11);
         let row = b.row_of(b.match_at(0).unwrap()).unwrap();
         assert_eq!(b.shown_line(row).unwrap().text, "line 1999 GET /x");
-        assert_eq!(b.match_ranges("xx line 1999 and Line 1999"), vec![3..12, 17..26]);
+        assert_eq!(
+            b.match_ranges("xx line 1999 and Line 1999"),
+            vec![3..12, 17..26]
+        );
         b.set_capacity(5);
         assert_eq!(b.match_count(), 5, "evicted matches dropped");
     }
@@ -503,10 +541,32 @@ mod tests {
     #[test]
     fn ansi_runs() {
         let spans = ansi_spans("\x1b[32mINFO\x1b[0m:     ok \x1b[1;38;5;196mbad\x1b[m end");
-        assert_eq!(spans[0], ("INFO".into(), AnsiStyle { fg: Some(AnsiColor::Indexed(2)), ..Default::default() }));
+        assert_eq!(
+            spans[0],
+            (
+                "INFO".into(),
+                AnsiStyle {
+                    fg: Some(AnsiColor::Indexed(2)),
+                    ..Default::default()
+                }
+            )
+        );
         assert_eq!(spans[1].0, ":     ok ");
-        assert_eq!(spans[2], ("bad".into(), AnsiStyle { fg: Some(AnsiColor::Palette(196)), bold: true, ..Default::default() }));
+        assert_eq!(
+            spans[2],
+            (
+                "bad".into(),
+                AnsiStyle {
+                    fg: Some(AnsiColor::Palette(196)),
+                    bold: true,
+                    ..Default::default()
+                }
+            )
+        );
         assert_eq!(spans[3], (" end".into(), AnsiStyle::default()));
-        assert_eq!(ansi_spans("\x1b]8;;http://x\x07link\x1b]8;;\x07")[0].0, "link");
+        assert_eq!(
+            ansi_spans("\x1b]8;;http://x\x07link\x1b]8;;\x07")[0].0,
+            "link"
+        );
     }
 }

@@ -37,7 +37,10 @@ pub struct LogView {
 impl LogView {
     /// A view that follows the tail.
     pub fn new() -> LogView {
-        LogView { following: true, ..LogView::default() }
+        LogView {
+            following: true,
+            ..LogView::default()
+        }
     }
 
     /// Moves to the next (`forward`) or previous match and scrolls to it.
@@ -147,7 +150,10 @@ fn rows_ui(ui: &mut Ui, logs: &LogBuffer, view: &mut LogView) {
     let spacing = ui.spacing().item_spacing.y;
     let visuals = ui.visuals().clone();
     let current_seq = view.current.and_then(|i| logs.match_at(i));
-    let mut area = egui::ScrollArea::both().auto_shrink([false, false]).id_salt("log-rows").stick_to_bottom(view.following);
+    let mut area = egui::ScrollArea::both()
+        .auto_shrink([false, false])
+        .id_salt("log-rows")
+        .stick_to_bottom(view.following);
     if let Some(row) = view.scroll_to_row.take() {
         let offset = (row as f32 * (row_height + spacing) - 3.0 * row_height).max(0.0);
         area = area.vertical_scroll_offset(offset);
@@ -160,14 +166,22 @@ fn rows_ui(ui: &mut Ui, logs: &LogBuffer, view: &mut LogView) {
     let output = area.show_rows(ui, row_height, logs.shown_len(), |ui, range| {
         ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
         for row in range {
-            let Some(line) = logs.shown_line(row) else { continue };
+            let Some(line) = logs.shown_line(row) else {
+                continue;
+            };
             let job = row_job(logs, line, &font, &visuals, current_seq == Some(line.seq));
             ui.add(egui::Label::new(job));
         }
     });
-    let at_bottom = output.state.clamped_offset().y + output.inner_rect.height() >= output.content_size.y - row_height;
-    let scrolled = ui.input(|i| i.smooth_scroll_delta.y != 0.0 || i.pointer.is_decidedly_dragging());
-    if scrolled && output.inner_rect.contains(ui.input(|i| i.pointer.hover_pos()).unwrap_or_default()) {
+    let at_bottom = output.state.clamped_offset().y + output.inner_rect.height()
+        >= output.content_size.y - row_height;
+    let scrolled =
+        ui.input(|i| i.smooth_scroll_delta.y != 0.0 || i.pointer.is_decidedly_dragging());
+    if scrolled
+        && output
+            .inner_rect
+            .contains(ui.input(|i| i.pointer.hover_pos()).unwrap_or_default())
+    {
         view.following = at_bottom;
     } else if at_bottom && output.content_size.y <= output.inner_rect.height() {
         view.following = true;
@@ -176,11 +190,29 @@ fn rows_ui(ui: &mut Ui, logs: &LogBuffer, view: &mut LogView) {
 
 /// One row: the service name in its colour, a stderr marker, the text in its ANSI colours and the
 /// search hits highlighted.
-fn row_job(logs: &LogBuffer, line: &crate::ui::logbuf::LogLine, font: &FontId, v: &egui::Visuals, current: bool) -> LayoutJob {
+fn row_job(
+    logs: &LogBuffer,
+    line: &crate::ui::logbuf::LogLine,
+    font: &FontId,
+    v: &egui::Visuals,
+    current: bool,
+) -> LayoutJob {
     let mut job = LayoutJob::default();
-    let name = logs.services.get(usize::from(line.service)).map(String::as_str).unwrap_or("?");
-    let plain = |color: Color32| TextFormat { font_id: font.clone(), color, ..Default::default() };
-    job.append(&format!("{name:<8} "), 0.0, plain(theme::service_color(line.service, v.dark_mode)));
+    let name = logs
+        .services
+        .get(usize::from(line.service))
+        .map(String::as_str)
+        .unwrap_or("?");
+    let plain = |color: Color32| TextFormat {
+        font_id: font.clone(),
+        color,
+        ..Default::default()
+    };
+    job.append(
+        &format!("{name:<8} "),
+        0.0,
+        plain(theme::service_color(line.service, v.dark_mode)),
+    );
     let marker = match line.stream {
         Stream::Stdout => ("│ ", v.weak_text_color()),
         Stream::Stderr => ("┃ ", theme::stderr_color(v)),
@@ -200,7 +232,11 @@ fn row_job(logs: &LogBuffer, line: &crate::ui::logbuf::LogLine, font: &FontId, v
                 None if line.stream == Stream::Stderr => theme::stderr_color(v),
                 None => v.text_color(),
             },
-            underline: if style.underline { egui::Stroke::new(1.0, v.text_color()) } else { egui::Stroke::NONE },
+            underline: if style.underline {
+                egui::Stroke::new(1.0, v.text_color())
+            } else {
+                egui::Stroke::NONE
+            },
             ..Default::default()
         };
         let start = at;

@@ -25,9 +25,16 @@ use crate::profile::Profile;
 /// Whether a D-Bus name is owned on the session bus (the tray host, the file-dialog portal).
 #[cfg(target_os = "linux")]
 pub fn session_bus_has(name: &str) -> Result<bool, String> {
-    let bus = zbus::blocking::Connection::session().map_err(|e| format!("no D-Bus session bus: {e}"))?;
+    let bus =
+        zbus::blocking::Connection::session().map_err(|e| format!("no D-Bus session bus: {e}"))?;
     let reply = bus
-        .call_method(Some("org.freedesktop.DBus"), "/org/freedesktop/DBus", Some("org.freedesktop.DBus"), "NameHasOwner", &(name,))
+        .call_method(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            Some("org.freedesktop.DBus"),
+            "NameHasOwner",
+            &(name,),
+        )
         .map_err(|e| format!("cannot ask the session bus about {name}: {e}"))?;
     reply.body().deserialize().map_err(|e| e.to_string())
 }
@@ -35,9 +42,16 @@ pub fn session_bus_has(name: &str) -> Result<bool, String> {
 /// Whether a D-Bus service can be started on demand on the session bus.
 #[cfg(target_os = "linux")]
 pub fn session_bus_can_activate(name: &str) -> Result<bool, String> {
-    let bus = zbus::blocking::Connection::session().map_err(|e| format!("no D-Bus session bus: {e}"))?;
+    let bus =
+        zbus::blocking::Connection::session().map_err(|e| format!("no D-Bus session bus: {e}"))?;
     let reply = bus
-        .call_method(Some("org.freedesktop.DBus"), "/org/freedesktop/DBus", Some("org.freedesktop.DBus"), "ListActivatableNames", &())
+        .call_method(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            Some("org.freedesktop.DBus"),
+            "ListActivatableNames",
+            &(),
+        )
         .map_err(|e| e.to_string())?;
     let names: Vec<String> = reply.body().deserialize().map_err(|e| e.to_string())?;
     Ok(names.iter().any(|n| n == name))
@@ -63,7 +77,9 @@ pub fn run(request: OpenRequest) -> i32 {
         }
         Some(Ok(instance::Instance::Primary(p))) => Some(p),
         Some(Err(e)) => {
-            notices.push(format!("single-instance check failed ({e}); a second window may start"));
+            notices.push(format!(
+                "single-instance check failed ({e}); a second window may start"
+            ));
             None
         }
         None => None,
@@ -86,28 +102,50 @@ pub fn run(request: OpenRequest) -> i32 {
         "startup-medic",
         options,
         Box::new(move |cc| {
-            let last = cc.storage.and_then(|s| s.get_string(app::LAST_PROFILE_KEY)).map(PathBuf::from);
+            let last = cc
+                .storage
+                .and_then(|s| s.get_string(app::LAST_PROFILE_KEY))
+                .map(PathBuf::from);
             let recent = cc
                 .storage
                 .and_then(|s| s.get_string(app::RECENT_KEY))
-                .map(|t| t.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect())
+                .map(|t| {
+                    t.lines()
+                        .filter(|l| !l.is_empty())
+                        .map(PathBuf::from)
+                        .collect()
+                })
                 .unwrap_or_default();
             let profile = choose_profile(requested, last, &mut notices);
-            let launch = app::Launch { profile, notices, store, settings, instance, autostart: true, recent };
+            let launch = app::Launch {
+                profile,
+                notices,
+                store,
+                settings,
+                instance,
+                autostart: true,
+                recent,
+            };
             Ok(Box::new(app::MedicApp::new(cc, launch)))
         }),
     );
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("startup-medic: cannot open the window: {e}. The headless commands (run, classify, doctor) work without a display.");
+            eprintln!(
+                "startup-medic: cannot open the window: {e}. The headless commands (run, classify, doctor) work without a display."
+            );
             1
         }
     }
 }
 
 /// The profile to open: the one asked for, else the last one, else the demo. Problems become notices.
-pub fn choose_profile(requested: Option<PathBuf>, last: Option<PathBuf>, notices: &mut Vec<String>) -> Profile {
+pub fn choose_profile(
+    requested: Option<PathBuf>,
+    last: Option<PathBuf>,
+    notices: &mut Vec<String>,
+) -> Profile {
     let explicit = requested.is_some();
     if let Some(path) = requested.or(last) {
         match Profile::load(&path) {
@@ -116,17 +154,27 @@ pub fn choose_profile(requested: Option<PathBuf>, last: Option<PathBuf>, notices
                 if problems.is_empty() {
                     return p;
                 }
-                notices.push(format!("{} cannot be started: {}; opening the demo instead", path.display(), problems.join("; ")));
+                notices.push(format!(
+                    "{} cannot be started: {}; opening the demo instead",
+                    path.display(),
+                    problems.join("; ")
+                ));
             }
             Err(e) if explicit => notices.push(format!("{e}; opening the demo instead")),
-            Err(e) => notices.push(format!("the last profile could not be opened ({e}); opening the demo instead")),
+            Err(e) => notices.push(format!(
+                "the last profile could not be opened ({e}); opening the demo instead"
+            )),
         }
     }
     match crate::demo::profile() {
         Ok(p) => p,
         Err(e) => {
             notices.push(e);
-            Profile { name: "empty".into(), services: Vec::new(), path: None }
+            Profile {
+                name: "empty".into(),
+                services: Vec::new(),
+                path: None,
+            }
         }
     }
 }

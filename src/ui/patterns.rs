@@ -65,8 +65,16 @@ pub fn sorted_ids(patterns: &Patterns, view: &PatternsView) -> Vec<String> {
 }
 
 fn header_button(ui: &mut Ui, view: &mut PatternsView, col: SortBy, label: &str) {
-    let arrow = if view.sort == col { if view.ascending { " ^" } else { " v" } } else { "" };
-    if ui.button(RichText::new(format!("{label}{arrow}")).strong()).on_hover_text("Sort by this column").clicked() {
+    let arrow = if view.sort == col {
+        if view.ascending { " ^" } else { " v" }
+    } else {
+        ""
+    };
+    if ui
+        .button(RichText::new(format!("{label}{arrow}")).strong())
+        .on_hover_text("Sort by this column")
+        .clicked()
+    {
         if view.sort == col {
             view.ascending = !view.ascending;
         } else {
@@ -93,7 +101,12 @@ pub fn patterns_ui(ui: &mut Ui, state: &mut AppState) {
         }
     });
     if state.patterns.patterns.is_empty() {
-        ui.label(RichText::new("Nothing learned yet. Every failure and every fix you run is counted here.").weak());
+        ui.label(
+            RichText::new(
+                "Nothing learned yet. Every failure and every fix you run is counted here.",
+            )
+            .weak(),
+        );
         return;
     }
     let ids = sorted_ids(&state.patterns, &state.patterns_view);
@@ -128,11 +141,16 @@ pub fn patterns_ui(ui: &mut Ui, state: &mut AppState) {
             })
             .body(|mut body| {
                 for id in &ids {
-                    let Some(p) = patterns.patterns.get(id) else { continue };
+                    let Some(p) = patterns.patterns.get(id) else {
+                        continue;
+                    };
                     body.row(22.0, |mut row| {
                         row.set_selected(view.selected.as_deref() == Some(id.as_str()));
                         row.col(|ui| {
-                            ui.label(RichText::new(p.error_type.label()).color(theme::error_type_color(p.error_type)));
+                            ui.label(
+                                RichText::new(p.error_type.label())
+                                    .color(theme::error_type_color(p.error_type)),
+                            );
                         });
                         row.col(|ui| {
                             ui.label(&p.description);
@@ -148,14 +166,20 @@ pub fn patterns_ui(ui: &mut Ui, state: &mut AppState) {
                         });
                         row.col(|ui| {
                             match p.ranked_actions().first() {
-                                Some((a, _, rate, _)) => ui.label(format!("{} ({:.0} %)", a.info().label, rate * 100.0)),
+                                Some((a, _, rate, _)) => {
+                                    ui.label(format!("{} ({:.0} %)", a.info().label, rate * 100.0))
+                                }
                                 None => ui.label(RichText::new("no fix tried").weak()),
                             };
                         });
                         row.col(|ui| {
                             match p.last_outcome() {
-                                Some((a, Outcome::Succeeded)) => ui.label(RichText::new(format!("worked: {}", a.id())).color(theme::GOOD)),
-                                Some((a, Outcome::Failed)) => ui.label(RichText::new(format!("failed: {}", a.id())).color(theme::BAD)),
+                                Some((a, Outcome::Succeeded)) => ui.label(
+                                    RichText::new(format!("worked: {}", a.id())).color(theme::GOOD),
+                                ),
+                                Some((a, Outcome::Failed)) => ui.label(
+                                    RichText::new(format!("failed: {}", a.id())).color(theme::BAD),
+                                ),
                                 None => ui.label(RichText::new("—").weak()),
                             };
                         });
@@ -167,7 +191,11 @@ pub fn patterns_ui(ui: &mut Ui, state: &mut AppState) {
             });
     });
     ui.separator();
-    let selected = state.patterns_view.selected.clone().and_then(|id| state.patterns.patterns.get(&id).cloned());
+    let selected = state
+        .patterns_view
+        .selected
+        .clone()
+        .and_then(|id| state.patterns.patterns.get(&id).cloned());
     match selected {
         Some(p) => details_ui(ui, state, &p),
         None => {
@@ -180,10 +208,18 @@ fn details_ui(ui: &mut Ui, state: &mut AppState, p: &FailurePattern) {
     ui.horizontal(|ui| {
         ui.label(RichText::new(&p.description).strong());
         ui.label(RichText::new(&p.id).monospace().weak());
-        if ui.button("Reset statistics").on_hover_text("Forget which fixes worked; keep the occurrences").clicked() {
+        if ui
+            .button("Reset statistics")
+            .on_hover_text("Forget which fixes worked; keep the occurrences")
+            .clicked()
+        {
             state.send(Command::ResetPattern(p.id.clone()));
         }
-        if ui.button("Forget pattern").on_hover_text("Remove this pattern and everything learned about it").clicked() {
+        if ui
+            .button("Forget pattern")
+            .on_hover_text("Remove this pattern and everything learned about it")
+            .clicked()
+        {
             state.send(Command::ForgetPattern(p.id.clone()));
             state.patterns_view.selected = None;
         }
@@ -191,21 +227,23 @@ fn details_ui(ui: &mut Ui, state: &mut AppState, p: &FailurePattern) {
     let ranked = p.ranked_actions();
     ui.columns(2, |cols| {
         let ui = &mut cols[0];
-        egui::Grid::new(("pattern-actions", &p.id)).striped(true).show(ui, |ui| {
-            ui.label(RichText::new("Fix").strong());
-            ui.label(RichText::new("Tried").strong());
-            ui.label(RichText::new("Worked").strong());
-            ui.label(RichText::new("Estimate").strong());
-            ui.end_row();
-            for (a, _, rate, why) in &ranked {
-                let stats = p.actions.get(a).cloned().unwrap_or_default();
-                ui.label(a.info().label).on_hover_text(why);
-                ui.label(stats.tried.to_string());
-                ui.label(stats.succeeded.to_string());
-                ui.label(format!("{:.0} %", rate * 100.0));
+        egui::Grid::new(("pattern-actions", &p.id))
+            .striped(true)
+            .show(ui, |ui| {
+                ui.label(RichText::new("Fix").strong());
+                ui.label(RichText::new("Tried").strong());
+                ui.label(RichText::new("Worked").strong());
+                ui.label(RichText::new("Estimate").strong());
                 ui.end_row();
-            }
-        });
+                for (a, _, rate, why) in &ranked {
+                    let stats = p.actions.get(a).cloned().unwrap_or_default();
+                    ui.label(a.info().label).on_hover_text(why);
+                    ui.label(stats.tried.to_string());
+                    ui.label(stats.succeeded.to_string());
+                    ui.label(format!("{:.0} %", rate * 100.0));
+                    ui.end_row();
+                }
+            });
         if ranked.is_empty() {
             ui.label(RichText::new("No fix was tried for this pattern yet.").weak());
         }
@@ -214,7 +252,12 @@ fn details_ui(ui: &mut Ui, state: &mut AppState, p: &FailurePattern) {
         let bars: Vec<Bar> = ranked
             .iter()
             .enumerate()
-            .map(|(i, (a, _, rate, _))| Bar::new(i as f64, rate * 100.0).name(a.id()).width(0.6).fill(theme::GOOD))
+            .map(|(i, (a, _, rate, _))| {
+                Bar::new(i as f64, rate * 100.0)
+                    .name(a.id())
+                    .width(0.6)
+                    .fill(theme::GOOD)
+            })
             .collect();
         let names: Vec<&'static str> = ranked.iter().map(|(a, ..)| a.id()).collect();
         let n = names.len().max(1) as f64;
@@ -229,14 +272,28 @@ fn details_ui(ui: &mut Ui, state: &mut AppState, p: &FailurePattern) {
             .allow_scroll(false)
             .x_axis_formatter(move |mark, _| {
                 let i = mark.value.round();
-                if (mark.value - i).abs() < 1e-6 && i >= 0.0 { names.get(i as usize).map(|s| s.to_string()).unwrap_or_default() } else { String::new() }
+                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                    names
+                        .get(i as usize)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                }
             })
             .show(ui, |plot| {
                 plot.bar_chart(BarChart::new("success %", bars));
             });
         ui.label(RichText::new("Occurrences per day").small());
         let days = occurrences_per_day(p);
-        let bars: Vec<Bar> = days.iter().map(|(day, n)| Bar::new(*day as f64, *n as f64).width(0.8).fill(theme::error_type_color(p.error_type))).collect();
+        let bars: Vec<Bar> = days
+            .iter()
+            .map(|(day, n)| {
+                Bar::new(*day as f64, *n as f64)
+                    .width(0.8)
+                    .fill(theme::error_type_color(p.error_type))
+            })
+            .collect();
         Plot::new(("occurrences", &p.id))
             .height(140.0)
             .include_y(0.0)
@@ -248,14 +305,19 @@ fn details_ui(ui: &mut Ui, state: &mut AppState, p: &FailurePattern) {
             .allow_scroll(false)
             .x_axis_label("days before the last occurrence")
             .show(ui, |plot| {
-            plot.bar_chart(BarChart::new("occurrences", bars));
-        });
+                plot.bar_chart(BarChart::new("occurrences", bars));
+            });
     });
 }
 
 /// (days before the last occurrence as a negative number, count), for the history chart.
 pub fn occurrences_per_day(p: &FailurePattern) -> Vec<(i64, u32)> {
-    let last = p.seen_at.last().copied().or_else(|| parse_rfc3339_utc(&p.last_seen)).unwrap_or(0);
+    let last = p
+        .seen_at
+        .last()
+        .copied()
+        .or_else(|| parse_rfc3339_utc(&p.last_seen))
+        .unwrap_or(0);
     let mut days: std::collections::BTreeMap<i64, u32> = std::collections::BTreeMap::new();
     for t in &p.seen_at {
         let ago = (last.saturating_sub(*t) / 86_400) as i64;

@@ -39,56 +39,76 @@ pub fn services_ui(ui: &mut Ui, state: &mut AppState, now: Instant) {
     ui.separator();
     let mut commands = Vec::new();
     let mut open = None;
-    egui::ScrollArea::vertical().auto_shrink([false, true]).show(ui, |ui| {
-        for svc in &state.services {
-            egui::Frame::group(ui.style()).show(ui, |ui| {
-                ui.set_width(ui.available_width());
-                ui.horizontal(|ui| {
-                    let color = theme::state_color(&svc.state);
-                    let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
-                    ui.painter().circle_filled(rect.center(), 5.5, color);
-                    ui.label(RichText::new(&svc.name).strong().size(15.0));
-                    let mut label = theme::state_label(&svc.state).to_string();
-                    if let Some(secs) = svc.retry_in_secs(now) {
-                        label = format!("recovering — retry in {secs}s");
-                    }
-                    ui.label(RichText::new(label).color(color));
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            for svc in &state.services {
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    ui.horizontal(|ui| {
+                        let color = theme::state_color(&svc.state);
+                        let (rect, _) =
+                            ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+                        ui.painter().circle_filled(rect.center(), 5.5, color);
+                        ui.label(RichText::new(&svc.name).strong().size(15.0));
+                        let mut label = theme::state_label(&svc.state).to_string();
+                        if let Some(secs) = svc.retry_in_secs(now) {
+                            label = format!("recovering — retry in {secs}s");
+                        }
+                        ui.label(RichText::new(label).color(color));
+                    });
+                    ui.horizontal(|ui| {
+                        let port = match (svc.configured_port, svc.port) {
+                            (Some(a), Some(b)) if a != b => format!("port {a} → {b}"),
+                            (_, Some(p)) => format!("port {p}"),
+                            _ => "no port".into(),
+                        };
+                        ui.label(RichText::new(port).monospace());
+                        ui.separator();
+                        ui.label(
+                            svc.pid
+                                .map(|p| format!("pid {p}"))
+                                .unwrap_or_else(|| "pid —".into()),
+                        );
+                        ui.separator();
+                        ui.label(format!("up {}", uptime(svc.started_at, now)));
+                        ui.separator();
+                        ui.label(format!("restarts {}", svc.restarts));
+                    });
+                    ui.horizontal(|ui| {
+                        let running =
+                            !matches!(svc.state, ServiceState::Stopped | ServiceState::Failed);
+                        if ui
+                            .add_enabled(!running, egui::Button::new("Start"))
+                            .on_hover_text(format!("Start {}", svc.name))
+                            .clicked()
+                        {
+                            commands.push(Command::Start(Some(svc.name.clone())));
+                        }
+                        if ui
+                            .add_enabled(running, egui::Button::new("Stop"))
+                            .on_hover_text(format!("Stop {}", svc.name))
+                            .clicked()
+                        {
+                            commands.push(Command::Stop(Some(svc.name.clone())));
+                        }
+                        if ui
+                            .button("Restart")
+                            .on_hover_text(format!("Restart {}", svc.name))
+                            .clicked()
+                        {
+                            commands.push(Command::Restart(Some(svc.name.clone())));
+                        }
+                        if let Some(url) = svc.url()
+                            && svc.state == ServiceState::Ready
+                            && ui.link(&url).on_hover_text("Open in the browser").clicked()
+                        {
+                            open = Some(url);
+                        }
+                    });
                 });
-                ui.horizontal(|ui| {
-                    let port = match (svc.configured_port, svc.port) {
-                        (Some(a), Some(b)) if a != b => format!("port {a} → {b}"),
-                        (_, Some(p)) => format!("port {p}"),
-                        _ => "no port".into(),
-                    };
-                    ui.label(RichText::new(port).monospace());
-                    ui.separator();
-                    ui.label(svc.pid.map(|p| format!("pid {p}")).unwrap_or_else(|| "pid —".into()));
-                    ui.separator();
-                    ui.label(format!("up {}", uptime(svc.started_at, now)));
-                    ui.separator();
-                    ui.label(format!("restarts {}", svc.restarts));
-                });
-                ui.horizontal(|ui| {
-                    let running = !matches!(svc.state, ServiceState::Stopped | ServiceState::Failed);
-                    if ui.add_enabled(!running, egui::Button::new("Start")).on_hover_text(format!("Start {}", svc.name)).clicked() {
-                        commands.push(Command::Start(Some(svc.name.clone())));
-                    }
-                    if ui.add_enabled(running, egui::Button::new("Stop")).on_hover_text(format!("Stop {}", svc.name)).clicked() {
-                        commands.push(Command::Stop(Some(svc.name.clone())));
-                    }
-                    if ui.button("Restart").on_hover_text(format!("Restart {}", svc.name)).clicked() {
-                        commands.push(Command::Restart(Some(svc.name.clone())));
-                    }
-                    if let Some(url) = svc.url()
-                        && svc.state == ServiceState::Ready
-                        && ui.link(&url).on_hover_text("Open in the browser").clicked()
-                    {
-                        open = Some(url);
-                    }
-                });
-            });
-        }
-    });
+            }
+        });
     for c in commands {
         state.send(c);
     }

@@ -5,18 +5,20 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::engine::Incident;
-use crate::engine::learning::Patterns;
+use crate::engine::actions::ActionId;
 use crate::engine::fallback::Fallbacks;
+use crate::engine::learning::Patterns;
+use crate::profile::Profile;
+use crate::protocol::{
+    Command, Event, IncidentId, OfferedAction, PortHolder, ServiceState, Stream,
+};
+use crate::settings::AutoFixPolicy;
 use crate::settings::Settings;
 use crate::ui::fallbacks::FallbackEditor;
-use crate::ui::patterns::PatternsView;
-use crate::ui::profile_editor::ProfileEditor;
-use crate::engine::actions::ActionId;
-use crate::profile::Profile;
-use crate::protocol::{Command, Event, IncidentId, OfferedAction, PortHolder, ServiceState, Stream};
-use crate::settings::AutoFixPolicy;
 use crate::ui::logbuf::LogBuffer;
 use crate::ui::logs::LogView;
+use crate::ui::patterns::PatternsView;
+use crate::ui::profile_editor::ProfileEditor;
 
 /// One service as the services panel shows it.
 #[derive(Debug, Clone)]
@@ -58,7 +60,8 @@ impl ServiceView {
     pub fn retry_in_secs(&self, now: Instant) -> Option<u64> {
         match self.state {
             ServiceState::Recovering { retry_in_ms } => {
-                let left = Duration::from_millis(retry_in_ms).saturating_sub(now.saturating_duration_since(self.state_since));
+                let left = Duration::from_millis(retry_in_ms)
+                    .saturating_sub(now.saturating_duration_since(self.state_since));
                 Some(left.as_secs_f64().ceil() as u64)
             }
             _ => None,
@@ -119,7 +122,11 @@ impl IncidentView {
         self.gave_up.is_some()
             || (!self.actions.is_empty()
                 && self.running.is_none()
-                && self.actions.iter().all(|a| self.results.iter().any(|r| r.action == a.action && !r.success)))
+                && self.actions.iter().all(|a| {
+                    self.results
+                        .iter()
+                        .any(|r| r.action == a.action && !r.success)
+                }))
     }
 }
 
@@ -308,8 +315,16 @@ impl AppState {
             profile: profile.clone(),
             profile_editor: ProfileEditor::new(profile.clone(), Vec::new()),
             fallback_editor: FallbackEditor::new(Fallbacks::default()),
-            settings: Settings { auto_fix, log_buffer_lines: log_capacity, ..Settings::default() },
-            settings_draft: Settings { auto_fix, log_buffer_lines: log_capacity, ..Settings::default() },
+            settings: Settings {
+                auto_fix,
+                log_buffer_lines: log_capacity,
+                ..Settings::default()
+            },
+            settings_draft: Settings {
+                auto_fix,
+                log_buffer_lines: log_capacity,
+                ..Settings::default()
+            },
             recent: Vec::new(),
             path_input: String::new(),
         }
@@ -359,15 +374,27 @@ impl AppState {
 
     /// A person clicked a fix: safe ones are sent at once, risky ones wait for consent.
     pub fn choose_action(&mut self, incident: IncidentId, action: ActionId) {
-        let Some(card) = self.incident(incident) else { return };
+        let Some(card) = self.incident(incident) else {
+            return;
+        };
         if card.running.is_some() {
             return;
         }
-        let Some(offered) = card.actions.iter().find(|a| a.action == action) else { return };
+        let Some(offered) = card.actions.iter().find(|a| a.action == action) else {
+            return;
+        };
         if offered.needs_consent {
-            self.consent = Some(ConsentRequest { incident, action, plan: offered.plan.clone() });
+            self.consent = Some(ConsentRequest {
+                incident,
+                action,
+                plan: offered.plan.clone(),
+            });
         } else {
-            self.outbox.push(Command::RunAction { incident, action, consent: false });
+            self.outbox.push(Command::RunAction {
+                incident,
+                action,
+                consent: false,
+            });
         }
     }
 
@@ -376,7 +403,11 @@ impl AppState {
         if let Some(req) = self.consent.take()
             && agreed
         {
-            self.outbox.push(Command::RunAction { incident: req.incident, action: req.action, consent: true });
+            self.outbox.push(Command::RunAction {
+                incident: req.incident,
+                action: req.action,
+                consent: true,
+            });
         }
     }
 
@@ -406,17 +437,33 @@ impl AppState {
     /// Applies one event from the supervisor.
     pub fn apply(&mut self, event: Event, now: Instant) {
         match event {
-            Event::Log { service, stream, line } => {
+            Event::Log {
+                service,
+                stream,
+                line,
+            } => {
                 if stream == Stream::System
-                    && let Some(card) = self.incidents.iter_mut().rev().find(|c| c.service == service && c.running.is_some())
+                    && let Some(card) = self
+                        .incidents
+                        .iter_mut()
+                        .rev()
+                        .find(|c| c.service == service && c.running.is_some())
                     && card.output.len() < MAX_ACTION_OUTPUT
                 {
-                    card.output.push(crate::engine::classify::strip_ansi_str(&line).into_owned());
+                    card.output
+                        .push(crate::engine::classify::strip_ansi_str(&line).into_owned());
                 }
                 self.logs.push(&service, stream, line);
             }
-            Event::State { service, state, pid, port } => {
-                let Some(s) = self.services.iter_mut().find(|s| s.name == service) else { return };
+            Event::State {
+                service,
+                state,
+                pid,
+                port,
+            } => {
+                let Some(s) = self.services.iter_mut().find(|s| s.name == service) else {
+                    return;
+                };
                 let was = std::mem::replace(&mut s.state, state.clone());
                 if was != state {
                     s.state_since = now;
@@ -434,10 +481,20 @@ impl AppState {
                     s.port = port;
                 }
                 if state == ServiceState::Failed && was != ServiceState::Failed {
-                    self.notifications.push(Notification { title: format!("{service} failed"), body: self.last_cause(&service) });
+                    self.notifications.push(Notification {
+                        title: format!("{service} failed"),
+                        body: self.last_cause(&service),
+                    });
                 }
             }
-            Event::Incident { id, service, incident, holder, actions, manual_steps } => {
+            Event::Incident {
+                id,
+                service,
+                incident,
+                holder,
+                actions,
+                manual_steps,
+            } => {
                 self.incidents.push(IncidentView {
                     id,
                     service,
@@ -453,20 +510,37 @@ impl AppState {
                     expanded: false,
                 });
             }
-            Event::ActionStarted { incident, action, .. } => {
+            Event::ActionStarted {
+                incident, action, ..
+            } => {
                 if let Some(card) = self.incident_mut(incident) {
                     card.running = Some((action, now));
                     card.output.clear();
                 }
             }
-            Event::ActionFinished { incident, action, success, message, undoable, .. } => {
+            Event::ActionFinished {
+                incident,
+                action,
+                success,
+                message,
+                undoable,
+                ..
+            } => {
                 if let Some(card) = self.incident_mut(incident) {
                     card.running = None;
-                    card.results.push(ActionResult { action, success, message, undoable });
+                    card.results.push(ActionResult {
+                        action,
+                        success,
+                        message,
+                        undoable,
+                    });
                 }
             }
             Event::Ready { service, port } => {
-                let recovered = self.incidents.iter().any(|c| c.service == service && !c.resolved());
+                let recovered = self
+                    .incidents
+                    .iter()
+                    .any(|c| c.service == service && !c.resolved());
                 if let Some(s) = self.services.iter_mut().find(|s| s.name == service) {
                     if port.is_some() {
                         s.port = port;
@@ -474,27 +548,47 @@ impl AppState {
                     if recovered {
                         self.notifications.push(Notification {
                             title: format!("{service} recovered"),
-                            body: format!("{service} is ready{}", port.map(|p| format!(" on port {p}")).unwrap_or_default()),
+                            body: format!(
+                                "{service} is ready{}",
+                                port.map(|p| format!(" on port {p}")).unwrap_or_default()
+                            ),
                         });
                     }
                 }
             }
             Event::Exited { service, code } => {
-                let how = code.map(|c| format!("exited with status {c}")).unwrap_or_else(|| "was stopped by a signal".into());
+                let how = code
+                    .map(|c| format!("exited with status {c}"))
+                    .unwrap_or_else(|| "was stopped by a signal".into());
                 if let Some(s) = self.services.iter_mut().find(|s| s.name == service) {
                     s.pid = None;
                     // Exits we asked for come after Stopping; any other exit of a running service is news.
                     if matches!(s.state, ServiceState::Ready | ServiceState::Starting) {
-                        self.notifications.push(Notification { title: format!("{service} stopped unexpectedly"), body: format!("{service} {how}") });
+                        self.notifications.push(Notification {
+                            title: format!("{service} stopped unexpectedly"),
+                            body: format!("{service} {how}"),
+                        });
                     }
                 }
-                self.logs.push(&service, Stream::System, format!("[startup-medic] {service} {how}"));
+                self.logs.push(
+                    &service,
+                    Stream::System,
+                    format!("[startup-medic] {service} {how}"),
+                );
             }
             Event::GaveUp { service, reason } => {
-                if let Some(card) = self.incidents.iter_mut().rev().find(|c| c.service == service) {
+                if let Some(card) = self
+                    .incidents
+                    .iter_mut()
+                    .rev()
+                    .find(|c| c.service == service)
+                {
                     card.gave_up = Some(reason.clone());
                 }
-                self.notifications.push(Notification { title: format!("{service}: automatic recovery gave up"), body: reason.clone() });
+                self.notifications.push(Notification {
+                    title: format!("{service}: automatic recovery gave up"),
+                    body: reason.clone(),
+                });
                 self.notice(format!("{service}: {reason}"));
             }
             Event::Notice(text) => self.notice(text),

@@ -29,7 +29,10 @@ pub const IDLE: Color32 = Color32::from_rgb(130, 130, 130);
 pub fn state_color(state: &ServiceState) -> Color32 {
     match state {
         ServiceState::Ready => GOOD,
-        ServiceState::Starting | ServiceState::Waiting | ServiceState::Recovering { .. } | ServiceState::Stopping => BUSY,
+        ServiceState::Starting
+        | ServiceState::Waiting
+        | ServiceState::Recovering { .. }
+        | ServiceState::Stopping => BUSY,
         ServiceState::Failed => BAD,
         ServiceState::Stopped => IDLE,
     }
@@ -107,7 +110,11 @@ pub fn service_color(index: u16, dark: bool) -> Color32 {
 
 /// Marker colour of standard-error lines.
 pub fn stderr_color(v: &Visuals) -> Color32 {
-    if v.dark_mode { Color32::from_rgb(255, 110, 100) } else { Color32::from_rgb(190, 30, 30) }
+    if v.dark_mode {
+        Color32::from_rgb(255, 110, 100)
+    } else {
+        Color32::from_rgb(190, 30, 30)
+    }
 }
 
 /// Background of search hits.
@@ -155,6 +162,10 @@ pub fn ansi_color(c: AnsiColor, v: &Visuals) -> Color32 {
     };
     let color = Color32::from_rgb(rgb.0, rgb.1, rgb.2);
     // Black on a dark background and white on a light one would vanish.
-    let invisible = if v.dark_mode { rgb == (0, 0, 0) } else { rgb.0 > 200 && rgb.1 > 200 && rgb.2 > 200 };
+    let invisible = if v.dark_mode {
+        rgb == (0, 0, 0)
+    } else {
+        rgb.0 > 200 && rgb.1 > 200 && rgb.2 > 200
+    };
     if invisible { v.text_color() } else { color }
 }

@@ -46,8 +46,13 @@ pub fn icon_rgba(color: Color32, size: u32) -> Vec<u8> {
             if alpha == 0 {
                 continue;
             }
-            let cross = (dx.abs() <= half_width && dy.abs() <= arm) || (dy.abs() <= half_width && dx.abs() <= arm);
-            let rgb = if cross { [255, 255, 255] } else { [color.r(), color.g(), color.b()] };
+            let cross = (dx.abs() <= half_width && dy.abs() <= arm)
+                || (dy.abs() <= half_width && dx.abs() <= arm);
+            let rgb = if cross {
+                [255, 255, 255]
+            } else {
+                [color.r(), color.g(), color.b()]
+            };
             let i = ((y * size + x) * 4) as usize;
             px[i..i + 3].copy_from_slice(&rgb);
             px[i + 3] = alpha;
@@ -58,7 +63,11 @@ pub fn icon_rgba(color: Color32, size: u32) -> Vec<u8> {
 
 /// The window icon (the "all ready" colour).
 pub fn window_icon() -> egui::IconData {
-    egui::IconData { rgba: icon_rgba(theme::GOOD, 64), width: 64, height: 64 }
+    egui::IconData {
+        rgba: icon_rgba(theme::GOOD, 64),
+        width: 64,
+        height: 64,
+    }
 }
 
 /// A live tray icon.
@@ -95,7 +104,11 @@ impl Tray {
                 wake();
             }
         }));
-        Ok(Tray { icon, health: Health::Busy, actions: rx })
+        Ok(Tray {
+            icon,
+            health: Health::Busy,
+            actions: rx,
+        })
     }
 
     /// Menu entries chosen since the last call.
@@ -133,5 +146,6 @@ fn host_available() -> Result<(), String> {
 }
 
 fn make_icon(health: Health) -> Result<tray_icon::Icon, String> {
-    tray_icon::Icon::from_rgba(icon_rgba(theme::health_color(health), 32), 32, 32).map_err(|e| e.to_string())
+    tray_icon::Icon::from_rgba(icon_rgba(theme::health_color(health), 32), 32, 32)
+        .map_err(|e| e.to_string())
 }

@@ -19,22 +19,34 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the supervisor for `profile` on a new thread. `wake` is called after each event.
-    pub fn spawn(profile: Profile, opts: Options, wake: impl Fn() + Send + 'static) -> std::io::Result<Worker> {
+    pub fn spawn(
+        profile: Profile,
+        opts: Options,
+        wake: impl Fn() + Send + 'static,
+    ) -> std::io::Result<Worker> {
         let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::channel();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let thread = std::thread::Builder::new().name("supervisor".into()).spawn(move || {
-            let sink: crate::supervisor::Sink = Box::new(move |e: Event| {
-                // A failed send means the window is gone; the supervisor ends on the Shutdown that
-                // dropping the handle sends.
-                if ev_tx.send(e).is_ok() {
-                    wake();
-                }
-            });
-            runtime.block_on(crate::supervisor::run(profile, opts, cmd_rx, sink));
-            runtime.shutdown_timeout(Duration::from_secs(2));
-        })?;
-        Ok(Worker { commands: cmd_tx, events: ev_rx, thread: Some(thread) })
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name("supervisor".into())
+            .spawn(move || {
+                let sink: crate::supervisor::Sink = Box::new(move |e: Event| {
+                    // A failed send means the window is gone; the supervisor ends on the Shutdown that
+                    // dropping the handle sends.
+                    if ev_tx.send(e).is_ok() {
+                        wake();
+                    }
+                });
+                runtime.block_on(crate::supervisor::run(profile, opts, cmd_rx, sink));
+                runtime.shutdown_timeout(Duration::from_secs(2));
+            })?;
+        Ok(Worker {
+            commands: cmd_tx,
+            events: ev_rx,
+            thread: Some(thread),
+        })
     }
 
     /// Sends a command; false when the supervisor has ended.

@@ -84,7 +84,13 @@ fn to_ere(pattern: &str) -> String {
         .replace("??", "?")
         .split("(?P<")
         .enumerate()
-        .map(|(i, part)| if i == 0 { part.to_string() } else { format!("({}", &part[part.find('>').map_or(0, |p| p + 1)..]) })
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_string()
+            } else {
+                format!("({}", &part[part.find('>').map_or(0, |p| p + 1)..])
+            }
+        })
         .collect()
 }
 
@@ -108,7 +114,10 @@ fn main() {
     assert!(problems.is_empty(), "{problems:?}");
 
     let (ours, incidents) = best_of(5, || classifier.classify_bytes(&log).len());
-    println!("input: {LINES} lines, {mb:.1} MB, {failures} failure blocks, {} rules", classifier.rule_count());
+    println!(
+        "input: {LINES} lines, {mb:.1} MB, {failures} failure blocks, {} rules",
+        classifier.rule_count()
+    );
     println!("rules compiled in {:.1} ms", compile.as_secs_f64() * 1e3);
     println!(
         "startup-medic classify: {:.3} s, {:.1} MB/s, {incidents} incidents",
@@ -143,14 +152,26 @@ fn main() {
             .output()
             .ok()
             .filter(|o| o.status.code().is_some_and(|c| c <= 1))
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<usize>().ok())
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+            })
             .unwrap_or(usize::MAX)
     });
     if matched == usize::MAX {
         println!("grep comparison skipped: grep failed or is not installed");
     } else {
-        println!("grep -c -i -E -f (LC_ALL=C): {:.3} s, {:.1} MB/s, {matched} matching lines", grep.as_secs_f64(), mb / grep.as_secs_f64());
-        println!("ratio: startup-medic takes {:.2}x grep's time", ours.as_secs_f64() / grep.as_secs_f64());
+        println!(
+            "grep -c -i -E -f (LC_ALL=C): {:.3} s, {:.1} MB/s, {matched} matching lines",
+            grep.as_secs_f64(),
+            mb / grep.as_secs_f64()
+        );
+        println!(
+            "ratio: startup-medic takes {:.2}x grep's time",
+            ours.as_secs_f64() / grep.as_secs_f64()
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
