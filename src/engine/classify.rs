@@ -99,7 +99,82 @@ fn wants_port(t: ErrorType) -> bool {
             | ErrorType::PermissionDenied
             | ErrorType::NetworkError
             | ErrorType::FirewallBlocked
+            | ErrorType::TimeoutError
     )
+}
+
+/// A line saying the service got up after all ("Listening on …", "ready in 402 ms"): an error line
+/// the service outlived (Grafana's `level=error msg="Could not register plugin"`) is not why it
+/// failed to start. Only looked at while such a bare error line is held.
+static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b",
+    )
+});
+
+/// A configuration file named anywhere near a config_invalid incident that did not say which file:
+/// `load_settings("settings.json")` in a traceback frame, `Loading settings from config.yaml` before it.
+static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r#"(?i)(?:^|[\s"'(=\[`])(?P<path>(?:[a-z]:)?[\w./\\~-]*[\w-]\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties))(?:$|[^\w./\\-])"#,
+    )
+});
+
+/// The program a subprocess call in a frame's code line starts, for a "file not found" that names none
+/// (`subprocess.check_output(["git", "rev-parse", "HEAD"])`, `spawn('ffmpeg', args)`).
+static SUBPROCESS_PROGRAM: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r#"\b(?:Popen|check_output|check_call|run|call|spawn|spawnSync|execFile|execFileSync)\(\s*\[?\s*["'](?P<command>[A-Za-z][\w.+-]*)["']"#,
+    )
+});
+
+/// Built-in helper patterns; `None` only if one were broken, which `helper_patterns_all_compile` catches.
+fn build_bytes_regex(pattern: &str) -> Option<Regex> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .ok()
+}
+
+/// Output multiplexed by a process manager carries the service's name before a bar:
+/// `web-1  | …` (docker compose), `0|api  | …` (PM2), `12:00:01 web.1  | …` (foreman/honcho).
+/// Rules anchored at the start of a line (`/bin/sh: 1: gunicorn: not found`) must see the line
+/// without it.
+fn strip_service_prefix(t: &[u8]) -> &[u8] {
+    let mut i = 0;
+    let d = |k: usize| t.get(k).is_some_and(|b| b.is_ascii_digit());
+    if d(0)
+        && d(1)
+        && t.get(2) == Some(&b':')
+        && d(3)
+        && d(4)
+        && t.get(5) == Some(&b':')
+        && d(6)
+        && d(7)
+        && t.get(8) == Some(&b' ')
+    {
+        i = 9;
+    }
+    let name_start = i;
+    while i < t.len()
+        && i < 64
+        && (t[i].is_ascii_alphanumeric() || matches!(t[i], b'_' | b'.' | b'-' | b'|'))
+    {
+        i += 1;
+    }
+    // The name must be followed by padding and the bar; PM2's `0|api` has a bar inside the name.
+    let name_end = i;
+    while i < t.len() && t[i] == b' ' {
+        i += 1;
+    }
+    if name_end == name_start || i == name_end || t.get(i) != Some(&b'|') {
+        return t;
+    }
+    match t.get(i + 1) {
+        None => &t[i + 1..],
+        Some(b' ') => &t[i + 2..],
+        Some(_) => t,
+    }
 }
 
 /// Removes ANSI escape sequences (CSI, OSC, two-byte escapes). An unterminated sequence runs to the end
@@ -398,7 +473,7 @@ impl LineStream {
         self.line_no += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let clean = strip_ansi(line);
-        let t = cut(&clean, MAX_MATCH_BYTES);
+        let t = strip_service_prefix(cut(&clean, MAX_MATCH_BYTES));
         let analysis = self.c.analyse(t);
 
         if self.block.is_some() {
@@ -436,6 +511,14 @@ impl LineStream {
                 slot.1.extend_from_slice(t);
             }
             self.recent_next = (self.recent_next + 1) % RECENT_PORT_LINES;
+            if self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.strength == Strength::Weak)
+                && READY_LINE.as_ref().is_some_and(|r| r.is_match(t))
+            {
+                self.pending = None;
+            }
             if let Some(p) = &mut self.pending {
                 if !is_blank(t) {
                     p.quiet_lines += 1;
@@ -650,6 +733,26 @@ impl LineStream {
                 }
             }
         }
+        if error_type == ErrorType::ConfigInvalid
+            && facts.get("path").is_none()
+            && let Some(path) = self.config_path_near(&block, root)
+        {
+            facts.insert("path", Fact::Text(path));
+        }
+        if error_type == ErrorType::DependencyMissing
+            && ["command", "module", "library"]
+                .iter()
+                .all(|k| facts.get(k).is_none())
+            && let Some(program) = block.lines.iter().rev().find_map(|l| {
+                SUBPROCESS_PROGRAM
+                    .as_ref()?
+                    .captures(l.text.as_bytes())
+                    .and_then(|c| c.name("command"))
+                    .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+            })
+        {
+            facts.insert("command", Fact::Text(program));
+        }
         if error_type == ErrorType::PortConflict
             && facts.port().is_none()
             && let Some((host, port)) = self.announced_port(block.first_line)
@@ -671,6 +774,35 @@ impl LineStream {
             },
             strength,
         ))
+    }
+
+    /// The configuration file a config_invalid incident is about when its own lines do not say: the
+    /// root line, then the block's other lines from the cause backwards (a frame's code line), then
+    /// the few ordinary lines just before the block, newest first.
+    fn config_path_near(&self, block: &Block, root: &BlockLine) -> Option<String> {
+        let find = |line: &[u8]| {
+            CONFIG_PATH
+                .as_ref()?
+                .captures(line)
+                .and_then(|c| c.name("path"))
+                .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+        };
+        let in_block = std::iter::once(root)
+            .chain(block.lines.iter().rev())
+            .filter(|l| !is_frame(l.text.as_bytes()))
+            .find_map(|l| find(l.text.as_bytes()));
+        in_block.or_else(|| {
+            let n = self.recent.len();
+            (1..=n)
+                .map(|back| {
+                    &self.recent[(self.recent_next + RECENT_PORT_LINES - back) % RECENT_PORT_LINES]
+                })
+                .filter(|(no, _)| {
+                    block.first_line.saturating_sub(*no) <= RECENT_PORT_LINES
+                        && *no < block.first_line
+                })
+                .find_map(|(_, line)| find(line))
+        })
     }
 
     /// The port the newest of the last few ordinary lines before `first_line` names, if any.
@@ -730,9 +862,22 @@ impl LineStream {
         };
         let same =
             p.incident.error_type == incident.error_type && p.incident.facts == incident.facts;
+        // A one-line crash headline ("🚨 Build failed.") followed by a specific cause: the cause is
+        // the incident.
+        let headline_then_cause = p.strength == Strength::Strong
+            && strength == Strength::Strong
+            && p.incident.error_type == ErrorType::ProcessFailed
+            && p.incident.context.len() == 1
+            && !matches!(
+                incident.error_type,
+                ErrorType::ProcessFailed | ErrorType::Unknown
+            );
         match (p.strength, strength) {
             // A bare error line followed by the real cause: the cause is the incident.
-            (Strength::Weak, Strength::Strong | Strength::Consequence) => {
+            (Strength::Weak, Strength::Strong | Strength::Consequence)
+            | (Strength::Strong, Strength::Strong)
+                if p.strength == Strength::Weak || headline_then_cause =>
+            {
                 let mut context = std::mem::take(&mut p.incident.context);
                 context.extend(incident.context.iter().cloned());
                 context.truncate(MAX_CONTEXT_LINES);
@@ -838,6 +983,11 @@ mod tests {
     #[test]
     fn port_patterns_all_compile() {
         assert_eq!(PORT_PATTERNS.len(), 5);
+    }
+
+    #[test]
+    fn helper_patterns_all_compile() {
+        assert!(READY_LINE.is_some() && CONFIG_PATH.is_some() && SUBPROCESS_PROGRAM.is_some());
     }
 
     #[test]
@@ -980,6 +1130,86 @@ mod tests {
         assert_eq!(got[0].error_type, ErrorType::PortConflict);
         assert_eq!(got[0].facts.port(), Some(8080));
         assert_eq!(got[0].facts.int("exit_code"), Some(1));
+    }
+
+    #[test]
+    fn a_process_managers_name_prefix_is_not_part_of_the_line() {
+        assert_eq!(
+            strip_service_prefix(b"web-1  | /bin/sh: 1: exec: gunicorn: not found"),
+            b"/bin/sh: 1: exec: gunicorn: not found"
+        );
+        assert_eq!(
+            strip_service_prefix(b"0|api      | listening"),
+            b"listening"
+        );
+        assert_eq!(
+            strip_service_prefix(b"14:20:01 web.1  | started"),
+            b"started"
+        );
+        assert_eq!(strip_service_prefix(b"web-1  |"), b"");
+        assert_eq!(
+            strip_service_prefix(b"a | b is a table cell"),
+            b"b is a table cell"
+        );
+        assert_eq!(strip_service_prefix(b"| header |"), b"| header |");
+        assert_eq!(strip_service_prefix(b"x||y"), b"x||y");
+        let got = classifier().classify_text(
+            "web-1  | /bin/sh: 1: exec: gunicorn: not found\nweb-1 exited with code 127\n",
+        );
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        assert_eq!(got[0].facts.text("command"), Some("gunicorn"));
+        assert_eq!(got[0].facts.int("exit_code"), Some(127));
+    }
+
+    #[test]
+    fn an_error_line_the_service_outlives_is_not_a_startup_failure() {
+        let c = classifier();
+        let outlived = "level=error msg=\"Could not register plugin\"\nlevel=info msg=\"HTTP Server Listen\" address=[::]:3000\n";
+        assert!(c.classify_text(outlived).is_empty());
+        let fatal = "level=error msg=\"Could not register plugin\"\nshutting down\n";
+        assert_eq!(c.classify_text(fatal)[0].error_type, ErrorType::Unknown);
+        // A real cause stays an incident even when the server announces itself afterwards.
+        let strong = "Error: listen EADDRINUSE: address already in use :::3000\nlistening on http://0.0.0.0:3000\n";
+        assert_eq!(
+            c.classify_text(strong)[0].error_type,
+            ErrorType::PortConflict
+        );
+    }
+
+    #[test]
+    fn a_crash_headline_gives_way_to_the_cause_after_it() {
+        let got = classifier()
+            .classify_text("Build failed.\n\n@parcel/core: Port \"1234\" could not be used\n");
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].error_type, ErrorType::PortConflict);
+        assert_eq!(got[0].facts.port(), Some(1234));
+        assert_eq!(got[0].first_line, 1);
+    }
+
+    #[test]
+    fn a_config_error_that_names_no_file_takes_the_one_in_its_code_or_just_before() {
+        let c = classifier();
+        let framed = "Traceback (most recent call last):\n  File \"/app/server.py\", line 41, in <module>\n    settings = load_settings(\"settings.json\")\njson.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)\n";
+        assert_eq!(
+            c.classify_text(framed)[0].facts.text("path"),
+            Some("settings.json")
+        );
+        let before = "Loading config from conf/app.yaml\nyaml.scanner.ScannerError: mapping values are not allowed here\n";
+        assert_eq!(
+            c.classify_text(before)[0].facts.text("path"),
+            Some("conf/app.yaml")
+        );
+        let unrelated = "yaml.scanner.ScannerError: mapping values are not allowed here\n";
+        assert_eq!(c.classify_text(unrelated)[0].facts.text("path"), None);
+    }
+
+    #[test]
+    fn a_missing_program_is_read_from_the_subprocess_call() {
+        let log = "Traceback (most recent call last):\n  File \"C:\\sd\\launch.py\", line 88, in commit_hash\n    return subprocess.check_output([\"git\", \"rev-parse\", \"HEAD\"])\nFileNotFoundError: [WinError 2] The system cannot find the file specified\n";
+        let got = classifier().classify_text(log);
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        assert_eq!(got[0].facts.text("command"), Some("git"));
     }
 
     #[test]
