@@ -123,6 +123,20 @@ impl fmt::Display for Fact {
     }
 }
 
+/// A Windows path as Python's repr prints it (`'C:\\ProgramData\\app'`) becomes the path itself.
+/// Only when every run of backslashes has an even length: a path as it is (`C:\app`,
+/// `\\server\share`) always has an odd run somewhere.
+fn unescape_repr_backslashes(value: &str) -> String {
+    let mut runs = value
+        .split(|c| c != '\\')
+        .filter(|run| !run.is_empty())
+        .peekable();
+    if runs.peek().is_none() || !runs.all(|run| run.len() % 2 == 0) {
+        return value.to_string();
+    }
+    value.replace("\\\\", "\\")
+}
+
 /// Keys a rule may capture. Others are rejected when rules are loaded, so a typo in a user rule is
 /// reported instead of silently producing a fact nobody reads.
 pub const FACT_KEYS: [&str; 7] = [
@@ -165,6 +179,11 @@ impl Facts {
                 return;
             }
             self.0.insert(key.to_string(), Fact::Int(n));
+        } else if key == "path" {
+            self.0.insert(
+                key.to_string(),
+                Fact::Text(unescape_repr_backslashes(value)),
+            );
         } else {
             self.0
                 .insert(key.to_string(), Fact::Text(value.to_string()));
@@ -240,4 +259,29 @@ pub struct Incident {
     pub first_line: usize,
     /// The grouped lines, as printed (ANSI removed), capped in count and length.
     pub context: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_python_repr_windows_path_is_unescaped_and_real_paths_are_kept() {
+        let mut f = Facts::new();
+        f.set_captured("path", r"C:\\ProgramData\\imggen\\cache");
+        assert_eq!(f.text("path"), Some(r"C:\ProgramData\imggen\cache"));
+        f.set_captured("path", r"\\\\server\\share\\x");
+        assert_eq!(f.text("path"), Some(r"\\server\share\x"));
+        for kept in [
+            r"C:\ProgramData\imggen",
+            r"\\server\share\x",
+            "/var/log/app.log",
+            r"\\\\server\\share\x",
+        ] {
+            f.set_captured("path", kept);
+            assert_eq!(f.text("path"), Some(kept));
+        }
+        f.set_captured("command", r"a\\b");
+        assert_eq!(f.text("command"), Some(r"a\\b"), "only paths are unescaped");
+    }
 }
