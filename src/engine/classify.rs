@@ -270,6 +270,14 @@ fn is_frame(t: &[u8]) -> bool {
         && (s.starts_with(b"at ") || s.starts_with(b"File \"") || s.starts_with(b"File '"))
 }
 
+/// `    ^`, `   |         ^^^^^^^ help: …`, `~~~~`: a marker under the line before it.
+fn is_caret_line(t: &[u8]) -> bool {
+    let s = trimmed_start(t);
+    let s = s.strip_prefix(b"|").map_or(s, trimmed_start);
+    let marks = s.iter().take_while(|b| matches!(b, b'^' | b'~')).count();
+    marks > 0 && s.get(marks).is_none_or(|b| *b == b' ')
+}
+
 fn starts_with_any(t: &[u8], prefixes: &[&[u8]]) -> bool {
     prefixes.iter().any(|p| t.starts_with(p))
 }
@@ -601,6 +609,16 @@ impl LineStream {
             b.total += 1;
         }
         b.total += 1;
+        // A caret under a line marks that line as a source excerpt (Node's uncaught-error header,
+        // rustc's snippets): code that mentions an error is not the error.
+        if is_caret_line(t)
+            && let Some(code) = b.lines.last_mut()
+        {
+            code.rule = None;
+            code.rules.clear();
+            code.evidence = false;
+            code.raw = None;
+        }
         let evidence = match b.kind {
             BlockKind::PythonTraceback => {
                 let marker = is_python_chain_marker(t);
@@ -690,6 +708,7 @@ impl LineStream {
             }
             _ => return None,
         };
+        let mut error_type = error_type;
 
         // Facts: the root rule's captures first, then every other rule of the same type that matched
         // in the block; other types only lend an exit code.
@@ -732,6 +751,15 @@ impl LineStream {
                 if let Some(h) = host {
                     facts.fill("host", Fact::Text(h));
                 }
+            }
+        }
+        // An exit status that is all we know still says something: 127 (and cmd's 9009) is the
+        // shell's "command not found", 126 its "found but not executable".
+        if error_type == ErrorType::ProcessFailed && strength == Strength::Consequence {
+            match facts.int("exit_code") {
+                Some(127 | 9009) => error_type = ErrorType::DependencyMissing,
+                Some(126) => error_type = ErrorType::PermissionDenied,
+                _ => {}
             }
         }
         if error_type == ErrorType::ConfigInvalid
@@ -1175,6 +1203,46 @@ mod tests {
         assert_eq!(
             c.classify_text(strong)[0].error_type,
             ErrorType::PortConflict
+        );
+    }
+
+    #[test]
+    fn a_source_excerpt_marked_by_a_caret_is_not_the_error() {
+        let log = "/app/node_modules/config/lib/config.js:1000\n    throw new Error(\"Cannot parse config file: '\" + name + \"': \" + e3);\n    ^\n\nError: Cannot parse config file: '/app/config/default.json': SyntaxError: Unexpected token\n    at Config.parseFile (/app/node_modules/config/lib/config.js:1000:11)\n";
+        let got = classifier().classify_text(log);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert!(
+            got[0]
+                .message
+                .starts_with("Error: Cannot parse config file"),
+            "{}",
+            got[0].message
+        );
+        assert_eq!(got[0].facts.text("path"), Some("/app/config/default.json"));
+        assert!(is_caret_line(b"   |         ^^^^^^^ help: prefix it"));
+        assert!(!is_caret_line(b"^C"));
+    }
+
+    #[test]
+    fn a_bare_exit_status_of_127_or_126_says_what_the_shell_meant() {
+        let c = classifier();
+        assert_eq!(
+            c.classify_text("web-1 exited with code 127\n")[0].error_type,
+            ErrorType::DependencyMissing
+        );
+        assert_eq!(
+            c.classify_text("exit status 126\n")[0].error_type,
+            ErrorType::PermissionDenied
+        );
+        assert_eq!(
+            c.classify_text("exit status 1\n")[0].error_type,
+            ErrorType::ProcessFailed
+        );
+        let crash = "Segmentation fault (core dumped)\nexit status 127\n";
+        assert_eq!(
+            c.classify_text(crash)[0].error_type,
+            ErrorType::ProcessFailed,
+            "a stated cause wins"
         );
     }
 
