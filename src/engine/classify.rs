@@ -80,7 +80,7 @@ pub(crate) const MARKERS: &[(&str, BlockKind)] = &[
 /// `port: 3000`, `range: 7860-7860`, `:::3000`, `0.0.0.0:80`, `*:6379`, `tcp :8080: bind`.
 static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
-        r"\(\s*['\x22](?P<host>[^'\x22]*)['\x22]\s*,\s*(?P<port>\d{1,5})\s*\)",
+        r"\(\s*['\x22](?P<host>[^'\x22]*)['\x22]\s*,\s*(?P<port>\d{1,5})\s*(?:,\s*\d+\s*)*\)",
         r"(?i)\b[a-z][a-z0-9+.-]*://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(?P<port>\d{1,5})\b",
         r"(?i)\bhost (?P<host>[a-z0-9_.-]+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
@@ -110,6 +110,13 @@ fn wants_port(t: ErrorType) -> bool {
 static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
         r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b",
+    )
+});
+
+/// Output saying a failed step will be tried again.
+static RETRYING: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r"(?i)\bretrying\b|\bretry(?:ing)? in \d|\btrying again\b|\bwill (?:retry|try again)\b|\battempt \d+ ?(?:/|of) ?\d+",
     )
 });
 
@@ -446,6 +453,27 @@ struct Pending {
     incident: Incident,
     strength: Strength,
     quiet_lines: usize,
+    /// The output said it will try again ("retrying in 2s", "Trying again in 2.00 seconds"): if the
+    /// service then announces itself, it recovered and this was no startup failure.
+    retrying: bool,
+}
+
+impl Pending {
+    fn new(incident: Incident, strength: Strength) -> Pending {
+        let retrying = says_retrying(&incident);
+        Pending {
+            incident,
+            strength,
+            quiet_lines: 0,
+            retrying,
+        }
+    }
+}
+
+fn says_retrying(incident: &Incident) -> bool {
+    RETRYING
+        .as_ref()
+        .is_some_and(|r| incident.context.iter().any(|l| r.is_match(l.as_bytes())))
 }
 
 /// An incremental classifier over one stream of lines (one service's output).
@@ -520,13 +548,17 @@ impl LineStream {
                 slot.1.extend_from_slice(t);
             }
             self.recent_next = (self.recent_next + 1) % RECENT_PORT_LINES;
-            if self
-                .pending
-                .as_ref()
-                .is_some_and(|p| p.strength == Strength::Weak)
-                && READY_LINE.as_ref().is_some_and(|r| r.is_match(t))
-            {
-                self.pending = None;
+            // An error the service outlived (a bare error line, or one it said it would retry):
+            // once it announces itself ready, that was no startup failure.
+            if let Some(p) = &mut self.pending {
+                if !p.retrying && RETRYING.as_ref().is_some_and(|r| r.is_match(t)) {
+                    p.retrying = true;
+                }
+                if (p.strength == Strength::Weak || p.retrying)
+                    && READY_LINE.as_ref().is_some_and(|r| r.is_match(t))
+                {
+                    self.pending = None;
+                }
             }
             if let Some(p) = &mut self.pending {
                 if !is_blank(t) {
@@ -882,11 +914,7 @@ impl LineStream {
 
     fn hold(&mut self, incident: Incident, strength: Strength, out: &mut Vec<Incident>) {
         let Some(p) = self.pending.as_mut() else {
-            self.pending = Some(Pending {
-                incident,
-                strength,
-                quiet_lines: 0,
-            });
+            self.pending = Some(Pending::new(incident, strength));
             return;
         };
         let same =
@@ -911,11 +939,9 @@ impl LineStream {
                 context.extend(incident.context.iter().cloned());
                 context.truncate(MAX_CONTEXT_LINES);
                 let first_line = p.incident.first_line;
-                *p = Pending {
-                    incident,
-                    strength,
-                    quiet_lines: 0,
-                };
+                let retrying = p.retrying;
+                *p = Pending::new(incident, strength);
+                p.retrying |= retrying;
                 p.incident.context = context;
                 p.incident.first_line = first_line;
             }
@@ -924,6 +950,7 @@ impl LineStream {
                 if let Some(code) = incident.facts.get("exit_code") {
                     p.incident.facts.fill("exit_code", code.clone());
                 }
+                p.retrying |= says_retrying(&incident);
                 let room = MAX_CONTEXT_LINES.saturating_sub(p.incident.context.len());
                 p.incident
                     .context
@@ -931,14 +958,13 @@ impl LineStream {
                 p.quiet_lines = 0;
             }
             // The same failure printed twice (reloaders do this) is one incident.
-            (Strength::Strong, Strength::Strong) if same => p.quiet_lines = 0,
+            (Strength::Strong, Strength::Strong) if same => {
+                p.quiet_lines = 0;
+                p.retrying |= says_retrying(&incident);
+            }
             _ => {
                 self.emit_pending(out);
-                self.pending = Some(Pending {
-                    incident,
-                    strength,
-                    quiet_lines: 0,
-                });
+                self.pending = Some(Pending::new(incident, strength));
             }
         }
     }
@@ -1016,7 +1042,12 @@ mod tests {
 
     #[test]
     fn helper_patterns_all_compile() {
-        assert!(READY_LINE.is_some() && CONFIG_PATH.is_some() && SUBPROCESS_PROGRAM.is_some());
+        assert!(
+            READY_LINE.is_some()
+                && RETRYING.is_some()
+                && CONFIG_PATH.is_some()
+                && SUBPROCESS_PROGRAM.is_some()
+        );
     }
 
     #[test]
@@ -1198,6 +1229,14 @@ mod tests {
         assert!(c.classify_text(outlived).is_empty());
         let fatal = "level=error msg=\"Could not register plugin\"\nshutting down\n";
         assert_eq!(c.classify_text(fatal)[0].error_type, ErrorType::Unknown);
+        // A failure it said it would retry, then recovered from.
+        let recovered = "WARNING database not ready (connection refused), retrying in 2s\nINFO database is up\nUvicorn running on http://0.0.0.0:8000\n";
+        assert!(c.classify_text(recovered).is_empty());
+        let gave_up = "ERROR Cannot connect to redis://localhost:6379/0: Error 111 connecting to localhost:6379. Connection refused.\nTrying again in 2.00 seconds... (1/100)\n";
+        assert_eq!(
+            c.classify_text(gave_up)[0].error_type,
+            ErrorType::NetworkError
+        );
         // A real cause stays an incident even when the server announces itself afterwards.
         let strong = "Error: listen EADDRINUSE: address already in use :::3000\nlistening on http://0.0.0.0:3000\n";
         assert_eq!(
