@@ -124,7 +124,7 @@ static RETRYING: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// `load_settings("settings.json")` in a traceback frame, `Loading settings from config.yaml` before it.
 static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r#"(?i)(?:^|[\s"'(=\[`])(?P<path>(?:[a-z]:)?[\w./\\~-]*[\w-]\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties))(?:$|[^\w./\\-])"#,
+        r#"(?i)(?:^|[\s"'(=\[`]|classpath\*?:/?)(?P<path>(?:[a-z]:)?[\w./\\~-]*[\w-]\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties))(?:$|[^\w./\\-])"#,
     )
 });
 
@@ -311,6 +311,7 @@ fn is_generic_continuation(t: &[u8]) -> bool {
         &[
             b"Caused by",
             b"caused by",
+            b"Wrapped by",
             b"... ",
             b"}",
             b"]",
@@ -929,11 +930,27 @@ impl LineStream {
                 incident.error_type,
                 ErrorType::ProcessFailed | ErrorType::Unknown
             );
+        // "Application run failed" printed before the exception that explains it (an exit status
+        // ends a run instead, so a failure after one is a new incident).
+        let announcement_then_cause = p.strength == Strength::Consequence
+            && strength == Strength::Strong
+            && p.incident.facts.get("exit_code").is_none();
+        // A crash that names no cause, right after a specific failure, is that failure's consequence
+        // (Next's "SyntaxError" after "Failed to load next.config.js").
+        let cause_then_crash = p.strength == Strength::Strong
+            && strength == Strength::Strong
+            && incident.error_type == ErrorType::ProcessFailed
+            && !matches!(
+                p.incident.error_type,
+                ErrorType::ProcessFailed | ErrorType::Unknown
+            );
         match (p.strength, strength) {
             // A bare error line followed by the real cause: the cause is the incident.
             (Strength::Weak, Strength::Strong | Strength::Consequence)
-            | (Strength::Strong, Strength::Strong)
-                if p.strength == Strength::Weak || headline_then_cause =>
+            | (Strength::Strong | Strength::Consequence, Strength::Strong)
+                if p.strength == Strength::Weak
+                    || headline_then_cause
+                    || announcement_then_cause =>
             {
                 let mut context = std::mem::take(&mut p.incident.context);
                 context.extend(incident.context.iter().cloned());
@@ -946,7 +963,9 @@ impl LineStream {
                 p.incident.first_line = first_line;
             }
             // Consequences (and weak echoes) of an incident join it.
-            (_, Strength::Weak | Strength::Consequence) => {
+            (_, Strength::Weak | Strength::Consequence) | (Strength::Strong, Strength::Strong)
+                if strength != Strength::Strong || cause_then_crash =>
+            {
                 if let Some(code) = incident.facts.get("exit_code") {
                     p.incident.facts.fill("exit_code", code.clone());
                 }
@@ -1283,6 +1302,28 @@ mod tests {
             ErrorType::ProcessFailed,
             "a stated cause wins"
         );
+    }
+
+    #[test]
+    fn an_announcement_and_a_causeless_crash_join_the_failure_they_belong_to() {
+        let c = classifier();
+        let spring = "ERROR 1 --- [main] o.s.boot.SpringApplication : Application run failed\n\njava.lang.NullPointerException: boom\n\tat com.shop.App.main(App.java:12)\n";
+        let got = c.classify_text(spring);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert!(
+            got[0].message.starts_with("java.lang.NullPointerException"),
+            "{}",
+            got[0].message
+        );
+        assert_eq!(got[0].first_line, 1);
+        let next = " ⨯ Failed to load next.config.js, see more info here\n\n> Build error occurred\nSyntaxError: Unexpected token '}'\n    at internalCompileFunction (node:internal/vm:76:18)\n";
+        let got = c.classify_text(next);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
+        assert_eq!(got[0].facts.text("path"), Some("next.config.js"));
+        // After an exit status, a failure is a new run's.
+        let two_runs = "exit status 1\nrestarting api\nError: listen EADDRINUSE: address already in use :::3000\n";
+        assert_eq!(c.classify_text(two_runs).len(), 2);
     }
 
     #[test]
