@@ -82,7 +82,8 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         r"\(\s*['\x22](?P<host>[^'\x22]*)['\x22]\s*,\s*(?P<port>\d{1,5})\s*(?:,\s*\d+\s*)*\)",
         r"(?i)\b[a-z][a-z0-9+.-]*://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(?P<port>\d{1,5})\b",
-        r"(?i)\b(?:host|to) (?P<host>[a-z0-9_.-]+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
+        r"(?i)\bhost (?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
+        r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
         r"(?:^|[\s(\['\x22=,/])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
@@ -1056,7 +1057,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 6);
+        assert_eq!(PORT_PATTERNS.len(), 7);
     }
 
     #[test]
