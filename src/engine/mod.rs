@@ -165,12 +165,13 @@ impl Facts {
     }
 
     /// Sets `key` from captured text: numeric keys are parsed (a port outside 1..=65535 or an
-    /// unparsable number is dropped, since a wrong port is worse than none).
+    /// unparsable number is dropped, since a wrong port is worse than none); a host with no letter
+    /// or digit in it (`:` from a mis-split `::1:7860`) is dropped for the same reason.
     pub fn set_captured(&mut self, key: &str, raw: &str) {
         let value = raw
             .trim()
             .trim_matches(|c| c == '\'' || c == '"' || c == '`');
-        if value.is_empty() {
+        if value.is_empty() || (key == "host" && !value.chars().any(|c| c.is_ascii_alphanumeric())) {
             return;
         }
         if NUMERIC_KEYS.contains(&key) {
@@ -281,6 +282,8 @@ mod tests {
             f.set_captured("path", kept);
             assert_eq!(f.text("path"), Some(kept));
         }
+        f.set_captured("host", ":");
+        assert_eq!(f.text("host"), None, "a host of punctuation only is no host");
         f.set_captured("command", r"a\\b");
         assert_eq!(f.text("command"), Some(r"a\\b"), "only paths are unescaped");
     }
