@@ -86,7 +86,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
-        r"(?:^|[\s(\['\x22=,/])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
+        r"(?:^|[\s(\['\x22=,/>])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
     ]
     .iter()
     .filter_map(|p| regex::bytes::RegexBuilder::new(p).unicode(false).build().ok())
