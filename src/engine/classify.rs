@@ -580,6 +580,21 @@ impl LineStream {
         self.emit_pending(out);
     }
 
+    /// The supervisor saw the service get ready (a readiness probe answered, not a log line): a held
+    /// bare error line, or a failure the output said it would retry, is dropped as a line saying
+    /// "listening on" would drop it. A held real cause stays.
+    /// The block still open is closed first; incidents it pushes out land in `out`.
+    pub fn service_ready(&mut self, out: &mut Vec<Incident>) {
+        self.close_block(out);
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.strength == Strength::Weak || p.retrying)
+        {
+            self.pending = None;
+        }
+    }
+
     /// End of input: like [`flush`](Self::flush).
     pub fn finish(mut self, out: &mut Vec<Incident>) {
         self.flush(out);
@@ -923,7 +938,10 @@ impl LineStream {
             p.incident.error_type == incident.error_type && p.incident.facts == incident.facts;
         // A one-line crash headline ("🚨 Build failed.") followed by a specific cause: the cause is
         // the incident.
-        let headline_then_cause = p.strength == Strength::Strong
+        // Only right after it: an ordinary line in between ("restarting") means the cause belongs to
+        // something else.
+        let headline_then_cause = p.quiet_lines == 0
+            && p.strength == Strength::Strong
             && strength == Strength::Strong
             && p.incident.error_type == ErrorType::ProcessFailed
             && p.incident.context.len() == 1
@@ -933,12 +951,14 @@ impl LineStream {
             );
         // "Application run failed" printed before the exception that explains it (an exit status
         // ends a run instead, so a failure after one is a new incident).
-        let announcement_then_cause = p.strength == Strength::Consequence
+        let announcement_then_cause = p.quiet_lines == 0
+            && p.strength == Strength::Consequence
             && strength == Strength::Strong
             && p.incident.facts.get("exit_code").is_none();
         // A crash that names no cause, right after a specific failure, is that failure's consequence
         // (Next's "SyntaxError" after "Failed to load next.config.js").
-        let cause_then_crash = p.strength == Strength::Strong
+        let cause_then_crash = p.quiet_lines <= 1
+            && p.strength == Strength::Strong
             && strength == Strength::Strong
             && incident.error_type == ErrorType::ProcessFailed
             && !matches!(
@@ -1257,6 +1277,24 @@ mod tests {
             c.classify_text(gave_up)[0].error_type,
             ErrorType::NetworkError
         );
+        // The same when the supervisor's probe, not a log line, says the service is up.
+        let mut stream = c.stream();
+        let mut out = Vec::new();
+        stream.push(
+            "WARNING database not ready (connection refused), retrying in 2s",
+            &mut out,
+        );
+        stream.service_ready(&mut out);
+        stream.flush(&mut out);
+        assert!(out.is_empty(), "{out:#?}");
+        let mut stream = c.stream();
+        stream.push(
+            "Error: listen EADDRINUSE: address already in use :::3000",
+            &mut out,
+        );
+        stream.service_ready(&mut out);
+        stream.flush(&mut out);
+        assert_eq!(out.len(), 1, "a real cause is kept");
         // A real cause stays an incident even when the server announces itself afterwards.
         let strong = "Error: listen EADDRINUSE: address already in use :::3000\nlistening on http://0.0.0.0:3000\n";
         assert_eq!(

@@ -171,7 +171,8 @@ impl Facts {
         let value = raw
             .trim()
             .trim_matches(|c| c == '\'' || c == '"' || c == '`');
-        if value.is_empty() || (key == "host" && !value.chars().any(|c| c.is_ascii_alphanumeric())) {
+        if value.is_empty() || (key == "host" && !value.chars().any(|c| c.is_ascii_alphanumeric()))
+        {
             return;
         }
         if NUMERIC_KEYS.contains(&key) {
@@ -283,7 +284,11 @@ mod tests {
             assert_eq!(f.text("path"), Some(kept));
         }
         f.set_captured("host", ":");
-        assert_eq!(f.text("host"), None, "a host of punctuation only is no host");
+        assert_eq!(
+            f.text("host"),
+            None,
+            "a host of punctuation only is no host"
+        );
         f.set_captured("command", r"a\\b");
         assert_eq!(f.text("command"), Some(r"a\\b"), "only paths are unescaped");
     }

@@ -897,9 +897,19 @@ impl Sup {
             return;
         }
         s.ready_at = Some(Instant::now());
+        // An error it printed on the way up and got past (a retried connection, a bare error line)
+        // was no startup failure.
+        let mut found = Vec::new();
+        s.stream.service_ready(&mut found);
         let port = s.port;
         let pending = s.recovery.pending.take();
         s.recovery = Recovery::default();
+        for incident in found {
+            let id = self.raise(name, incident, None);
+            if let Some(s) = self.svcs.get_mut(name) {
+                s.lifetime_incidents.push(id);
+            }
+        }
         self.set_state(name, ServiceState::Ready);
         self.emit(Event::Ready {
             service: name.to_string(),

@@ -30,6 +30,21 @@ const PY_DISTRIBUTIONS: &[(&str, &str)] = &[
     ("zmq", "pyzmq"),
     ("Levenshtein", "python-Levenshtein"),
     ("huggingface_hub", "huggingface-hub"),
+    ("distutils", "setuptools"),
+    ("pkg_resources", "setuptools"),
+    ("rest_framework", "djangorestframework"),
+    ("corsheaders", "django-cors-headers"),
+    ("llama_cpp", "llama-cpp-python"),
+    ("whisper", "openai-whisper"),
+    ("faiss", "faiss-cpu"),
+    ("jose", "python-jose"),
+    ("telegram", "python-telegram-bot"),
+    ("discord", "discord.py"),
+    ("speech_recognition", "SpeechRecognition"),
+    ("socks", "PySocks"),
+    ("gi", "PyGObject"),
+    ("Xlib", "python-xlib"),
+    ("ldap", "python-ldap"),
 ];
 
 /// The pip distribution for an import name (`cv2` → `opencv-python`; `torch.cuda` → `torch`).
@@ -38,6 +53,11 @@ pub fn python_distribution(module: &str) -> String {
         return (*d).to_string();
     }
     let top = module.split('.').next().unwrap_or(module);
+    // Google's namespace packages are named after the whole path (`google.cloud.storage` →
+    // `google-cloud-storage`); `google` alone is somebody else's package.
+    if top == "google" && module.contains('.') {
+        return module.replace(['.', '_'], "-");
+    }
     PY_DISTRIBUTIONS
         .iter()
         .find(|(m, _)| *m == top)
@@ -121,6 +141,18 @@ mod tests {
     #[test]
     fn import_names_map_to_distributions() {
         assert_eq!(python_distribution("cv2"), "opencv-python");
+        assert_eq!(python_distribution("distutils"), "setuptools");
+        assert_eq!(python_distribution("rest_framework"), "djangorestframework");
+        assert_eq!(python_distribution("google.protobuf"), "protobuf");
+        assert_eq!(
+            python_distribution("google.cloud.storage"),
+            "google-cloud-storage"
+        );
+        assert_eq!(
+            python_distribution("google.generativeai"),
+            "google-generativeai"
+        );
+        assert_eq!(python_distribution("imageio_ffmpeg"), "imageio-ffmpeg");
         assert_eq!(python_distribution("yaml"), "PyYAML");
         assert_eq!(python_distribution("PIL.Image"), "pillow");
         assert_eq!(python_distribution("sklearn"), "scikit-learn");
