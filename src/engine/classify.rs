@@ -439,6 +439,9 @@ struct Block {
     blanks: Vec<usize>,
     total: usize,
     python_seen_exception: bool,
+    /// The exception line ended in `:` (`ImportError:`): its message follows on the next lines,
+    /// unindented, up to a blank line.
+    python_message_open: bool,
     rust_expect_message: bool,
 }
 
@@ -537,6 +540,7 @@ impl LineStream {
                 blanks: Vec::new(),
                 total: 0,
                 python_seen_exception: false,
+                python_message_open: false,
                 rust_expect_message: false,
             });
             self.append(t, analysis);
@@ -612,7 +616,7 @@ impl LineStream {
                 if is_indented(t) || is_python_chain_marker(t) {
                     return true;
                 }
-                !b.python_seen_exception
+                (b.python_message_open && b.blanks.is_empty()) || !b.python_seen_exception
             }
             BlockKind::Spring => !starts_with_timestamp(t) && b.total < MAX_SPRING_LINES,
             BlockKind::GoPanic => {
@@ -680,6 +684,9 @@ impl LineStream {
                 let continuation = is_indented(t) && b.python_seen_exception;
                 if exception {
                     b.python_seen_exception = true;
+                    if t.trim_ascii_end().ends_with(b":") {
+                        b.python_message_open = true;
+                    }
                 }
                 exception || continuation
             }
@@ -1363,6 +1370,15 @@ mod tests {
         // After an exit status, a failure is a new run's.
         let two_runs = "exit status 1\nrestarting api\nError: listen EADDRINUSE: address already in use :::3000\n";
         assert_eq!(c.classify_text(two_runs).len(), 2);
+    }
+
+    #[test]
+    fn a_python_exception_whose_message_follows_on_the_next_lines_is_one_incident() {
+        let log = "Traceback (most recent call last):\n  File \"/app/load.py\", line 5, in <module>\n    tok = LlamaTokenizer.from_pretrained(MODEL)\nImportError: \nLlamaTokenizer requires the SentencePiece library but it was not found in your environment. Checkout the\ninstallation page of its repo.\n\nINFO shutting down\n";
+        let got = classifier().classify_text(log);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        assert_eq!(got[0].facts.text("module"), Some("SentencePiece"));
     }
 
     #[test]
