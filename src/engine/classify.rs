@@ -114,6 +114,13 @@ static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// A command line that activates a virtual environment.
+static ACTIVATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r"(?i)(?:^|[>\s])(?:call\s+|source\s+|\.\s+)?(?P<path>[^\s>]*(?:venv|virtualenv|env)[^\s>]*[/\\](?:bin|Scripts)[/\\]activate(?:\.bat|\.ps1|\.fish|\.csh)?)(?:\s|$)",
+    )
+});
+
 /// Output saying a failed step will be tried again.
 static RETRYING: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
@@ -838,6 +845,17 @@ impl LineStream {
         {
             facts.insert("command", Fact::Text(program));
         }
+        // cmd says only "The system cannot find the path specified."; the command it echoed just
+        // before says which path: a venv's activate script that is not there.
+        let mut strength = strength;
+        if strength == Strength::Weak
+            && root.text.contains("cannot find the path specified")
+            && let Some(path) = self.activation_just_before(block.first_line)
+        {
+            error_type = ErrorType::VirtualEnvError;
+            strength = Strength::Strong;
+            facts.insert("path", Fact::Text(path));
+        }
         if error_type == ErrorType::PortConflict
             && facts.port().is_none()
             && let Some((host, port)) = self.announced_port(block.first_line)
@@ -888,6 +906,24 @@ impl LineStream {
                 })
                 .find_map(|(_, line)| find(line))
         })
+    }
+
+    /// A venv activation command echoed in the two lines before `first_line` (`C:\\app>call
+    /// venv\\Scripts\\activate.bat`, `$ source .venv/bin/activate`): the activate script's path.
+    fn activation_just_before(&self, first_line: usize) -> Option<String> {
+        let n = self.recent.len();
+        (1..=n)
+            .map(|back| {
+                &self.recent[(self.recent_next + RECENT_PORT_LINES - back) % RECENT_PORT_LINES]
+            })
+            .filter(|(no, _)| first_line.saturating_sub(*no) <= 2 && *no < first_line)
+            .find_map(|(_, line)| {
+                ACTIVATION
+                    .as_ref()?
+                    .captures(line)
+                    .and_then(|c| c.name("path"))
+                    .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+            })
     }
 
     /// The port the newest of the last few ordinary lines before `first_line` names, if any.
@@ -956,6 +992,18 @@ impl LineStream {
                 incident.error_type,
                 ErrorType::ProcessFailed | ErrorType::Unknown
             );
+        // A crash whose own lines name no cause, then (a few lines on) the output of what it ran,
+        // which does ("RuntimeError: Couldn't fetch assets." … "stderr: fatal: … Could not resolve
+        // host: github.com"): the cause is the incident.
+        let causeless_crash_then_cause = p.quiet_lines <= 3
+            && p.strength == Strength::Strong
+            && strength == Strength::Strong
+            && p.incident.error_type == ErrorType::ProcessFailed
+            && p.incident.rule_id.is_none()
+            && !matches!(
+                incident.error_type,
+                ErrorType::ProcessFailed | ErrorType::Unknown
+            );
         // "Application run failed" printed before the exception that explains it (an exit status
         // ends a run instead, so a failure after one is a new incident).
         let announcement_then_cause = p.quiet_lines == 0
@@ -978,7 +1026,8 @@ impl LineStream {
             | (Strength::Strong | Strength::Consequence, Strength::Strong)
                 if p.strength == Strength::Weak
                     || headline_then_cause
-                    || announcement_then_cause =>
+                    || announcement_then_cause
+                    || causeless_crash_then_cause =>
             {
                 let mut context = std::mem::take(&mut p.incident.context);
                 context.extend(incident.context.iter().cloned());
@@ -1092,6 +1141,7 @@ mod tests {
         assert!(
             READY_LINE.is_some()
                 && RETRYING.is_some()
+                && ACTIVATION.is_some()
                 && CONFIG_PATH.is_some()
                 && SUBPROCESS_PROGRAM.is_some()
         );
