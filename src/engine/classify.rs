@@ -1006,10 +1006,12 @@ impl LineStream {
             );
         // "Application run failed" printed before the exception that explains it (an exit status
         // ends a run instead, so a failure after one is a new incident).
-        let announcement_then_cause = p.quiet_lines == 0
-            && p.strength == Strength::Consequence
+        // An exit status that already said what kind of failure it was (127: command not found),
+        // then the program's own words for it, is one failure too.
+        let announcement_then_cause = p.strength == Strength::Consequence
             && strength == Strength::Strong
-            && p.incident.facts.get("exit_code").is_none();
+            && ((p.quiet_lines == 0 && p.incident.facts.get("exit_code").is_none())
+                || (p.quiet_lines <= 2 && p.incident.error_type == incident.error_type));
         // A crash that names no cause, right after a specific failure, is that failure's consequence
         // (Next's "SyntaxError" after "Failed to load next.config.js").
         let cause_then_crash = p.quiet_lines <= 1
@@ -1034,8 +1036,12 @@ impl LineStream {
                 context.truncate(MAX_CONTEXT_LINES);
                 let first_line = p.incident.first_line;
                 let retrying = p.retrying;
+                let exit_code = p.incident.facts.get("exit_code").cloned();
                 *p = Pending::new(incident, strength);
                 p.retrying |= retrying;
+                if let Some(code) = exit_code {
+                    p.incident.facts.fill("exit_code", code);
+                }
                 p.incident.context = context;
                 p.incident.first_line = first_line;
             }
