@@ -83,10 +83,11 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"\(\s*['\x22](?P<host>[^'\x22]*)['\x22]\s*,\s*(?P<port>\d{1,5})\s*(?:,\s*\d+\s*)*\)",
         r"(?i)\b[a-z][a-z0-9+.-]*://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(?P<port>\d{1,5})\b",
         r"(?i)\bhost (?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
+        r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.])",
         r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
-        r"(?:^|[\s(\['\x22=,/>])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
+        r"(?:^|[\s(\['\x22=,/>])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|null|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
     ]
     .iter()
     .filter_map(|p| regex::bytes::RegexBuilder::new(p).unicode(false).build().ok())
@@ -132,7 +133,7 @@ static RETRYING: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// `load_settings("settings.json")` in a traceback frame, `Loading settings from config.yaml` before it.
 static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r#"(?i)(?:^|[\s"'(=\[`]|classpath\*?:/?)(?P<path>(?:[a-z]:)?[\w./\\~-]*[\w-]\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties))(?:$|[^\w./\\-])"#,
+        r#"(?i)(?:^|[\s"'(=\[`]|classpath\*?:/?)(?P<path>(?:[a-z]:)?[\w./\\~-]*[\w-]\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties)|(?:[a-z]:)?[\w./\\~-]*(?:config|rc)[\w.-]*\.(?:js|cjs|mjs|ts))(?:$|[^\w./\\-])"#,
     )
 });
 
@@ -1139,7 +1140,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 7);
+        assert_eq!(PORT_PATTERNS.len(), 8);
     }
 
     #[test]
