@@ -578,7 +578,8 @@ pub fn run(profile_path: &Path, auto_fix: bool, json: bool) -> i32 {
     EXIT_OK
 }
 
-async fn wait_for_stop_signal() {
+/// Resolves on SIGINT, SIGTERM or SIGHUP (Ctrl+C elsewhere).
+pub(crate) async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

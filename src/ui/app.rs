@@ -4,6 +4,8 @@
 //! asks for it, so an idle stack costs next to no CPU.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use egui::{RichText, Ui};
@@ -70,6 +72,9 @@ pub struct MedicApp {
     visible: bool,
     quitting: bool,
     notify_failed: bool,
+    /// Set when the process got SIGTERM/SIGINT/SIGHUP (Ctrl+C, logout, `kill`): quit as the tray's
+    /// Quit does, stopping the services, instead of dying and leaving them running.
+    stop_signal: Arc<AtomicBool>,
 }
 
 impl MedicApp {
@@ -113,6 +118,8 @@ impl MedicApp {
             let c = ctx.clone();
             i.set_waker(move || c.request_repaint());
         }
+        let stop_signal = Arc::new(AtomicBool::new(false));
+        watch_stop_signals(stop_signal.clone(), ctx.clone());
         let mut app = MedicApp {
             state,
             store: launch.store,
@@ -124,6 +131,7 @@ impl MedicApp {
             visible: true,
             quitting: false,
             notify_failed: false,
+            stop_signal,
         };
         app.start_worker(&ctx, launch.profile, launch.autostart);
         app
@@ -490,6 +498,30 @@ pub fn apply_theme(ctx: &egui::Context, t: Theme) {
     });
 }
 
+/// Waits on its own thread for a stop signal, then raises `flag` and wakes the window. Should the
+/// window not get to quitting (a wedged frame), the process exits after a grace period anyway.
+fn watch_stop_signals(flag: Arc<AtomicBool>, ctx: egui::Context) {
+    let spawned = std::thread::Builder::new()
+        .name("stop-signals".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(crate::cli::wait_for_stop_signal());
+            flag.store(true, Ordering::Relaxed);
+            ctx.request_repaint();
+            std::thread::sleep(Duration::from_secs(30));
+            tracing::warn!("the window did not quit within 30 s of the stop signal; exiting");
+            std::process::exit(1);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot watch for stop signals: {e}");
+    }
+}
+
 impl eframe::App for MedicApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         let now = Instant::now();
@@ -512,6 +544,10 @@ impl eframe::App for MedicApp {
                     TrayAction::Quit => self.quit(ctx),
                 }
             }
+        }
+        if self.stop_signal.load(Ordering::Relaxed) && !self.quitting {
+            tracing::info!("stop signal: stopping the services and quitting");
+            self.quit(ctx);
         }
         if self
             .instance
