@@ -145,6 +145,12 @@ static SUBPROCESS_PROGRAM: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// The text of group `name` of `re` in `line`, if it matches.
+fn capture_text(re: &Option<Regex>, line: &[u8], name: &str) -> Option<String> {
+    let m = re.as_ref()?.captures(line)?.name(name)?;
+    Some(String::from_utf8_lossy(m.as_bytes()).into_owned())
+}
+
 /// Built-in helper patterns; `None` only if one were broken, which `helper_patterns_all_compile` catches.
 fn build_bytes_regex(pattern: &str) -> Option<Regex> {
     regex::bytes::RegexBuilder::new(pattern)
@@ -481,6 +487,12 @@ impl Pending {
             retrying,
         }
     }
+
+    /// A bare error line, or a failure the output said it would retry: the service getting ready
+    /// afterwards means it got past it.
+    fn outlived_if_ready(&self) -> bool {
+        self.strength == Strength::Weak || self.retrying
+    }
 }
 
 fn says_retrying(incident: &Incident) -> bool {
@@ -568,18 +580,15 @@ impl LineStream {
                 if !p.retrying && RETRYING.as_ref().is_some_and(|r| r.is_match(t)) {
                     p.retrying = true;
                 }
-                if (p.strength == Strength::Weak || p.retrying)
-                    && READY_LINE.as_ref().is_some_and(|r| r.is_match(t))
-                {
+                if p.outlived_if_ready() && READY_LINE.as_ref().is_some_and(|r| r.is_match(t)) {
                     self.pending = None;
-                }
-            }
-            if let Some(p) = &mut self.pending {
-                if !is_blank(t) {
-                    p.quiet_lines += 1;
-                }
-                if p.quiet_lines > MERGE_WINDOW_LINES {
-                    self.emit_pending(out);
+                } else {
+                    if !is_blank(t) {
+                        p.quiet_lines += 1;
+                    }
+                    if p.quiet_lines > MERGE_WINDOW_LINES {
+                        self.emit_pending(out);
+                    }
                 }
             }
         }
@@ -601,7 +610,7 @@ impl LineStream {
         if self
             .pending
             .as_ref()
-            .is_some_and(|p| p.strength == Strength::Weak || p.retrying)
+            .is_some_and(Pending::outlived_if_ready)
         {
             self.pending = None;
         }
@@ -761,7 +770,7 @@ impl LineStream {
 
         let fatal_without_cause = block.kind.is_fatal() && strength != Strength::Strong;
         let context: Vec<String> = block.lines.iter().map(|l| l.text.clone()).collect();
-        let (error_type, root, rule_id, strength) = match best {
+        let (mut error_type, root, rule_id, mut strength) = match best {
             Some(l) if !fatal_without_cause => {
                 let r = &rules[l.rule.unwrap_or(0)];
                 (r.error_type, l, Some(r.id.clone()), strength)
@@ -772,7 +781,6 @@ impl LineStream {
             }
             _ => return None,
         };
-        let mut error_type = error_type;
 
         // Facts: the root rule's captures first, then every other rule of the same type that matched
         // in the block; other types only lend an exit code.
@@ -836,19 +844,16 @@ impl LineStream {
             && ["command", "module", "library"]
                 .iter()
                 .all(|k| facts.get(k).is_none())
-            && let Some(program) = block.lines.iter().rev().find_map(|l| {
-                SUBPROCESS_PROGRAM
-                    .as_ref()?
-                    .captures(l.text.as_bytes())
-                    .and_then(|c| c.name("command"))
-                    .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
-            })
+            && let Some(program) = block
+                .lines
+                .iter()
+                .rev()
+                .find_map(|l| capture_text(&SUBPROCESS_PROGRAM, l.text.as_bytes(), "command"))
         {
             facts.insert("command", Fact::Text(program));
         }
         // cmd says only "The system cannot find the path specified."; the command it echoed just
         // before says which path: a venv's activate script that is not there.
-        let mut strength = strength;
         if strength == Strength::Weak
             && root.text.contains("cannot find the path specified")
             && let Some(path) = self.activation_just_before(block.first_line)
@@ -884,60 +889,37 @@ impl LineStream {
     /// root line, then the block's other lines from the cause backwards (a frame's code line), then
     /// the few ordinary lines just before the block, newest first.
     fn config_path_near(&self, block: &Block, root: &BlockLine) -> Option<String> {
-        let find = |line: &[u8]| {
-            CONFIG_PATH
-                .as_ref()?
-                .captures(line)
-                .and_then(|c| c.name("path"))
-                .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
-        };
-        let in_block = std::iter::once(root)
+        std::iter::once(root)
             .chain(block.lines.iter().rev())
             .filter(|l| !is_frame(l.text.as_bytes()))
-            .find_map(|l| find(l.text.as_bytes()));
-        in_block.or_else(|| {
-            let n = self.recent.len();
-            (1..=n)
-                .map(|back| {
-                    &self.recent[(self.recent_next + RECENT_PORT_LINES - back) % RECENT_PORT_LINES]
-                })
-                .filter(|(no, _)| {
-                    block.first_line.saturating_sub(*no) <= RECENT_PORT_LINES
-                        && *no < block.first_line
-                })
-                .find_map(|(_, line)| find(line))
-        })
+            .find_map(|l| capture_text(&CONFIG_PATH, l.text.as_bytes(), "path"))
+            .or_else(|| {
+                self.recent_before(block.first_line, RECENT_PORT_LINES)
+                    .find_map(|line| capture_text(&CONFIG_PATH, line, "path"))
+            })
     }
 
     /// A venv activation command echoed in the two lines before `first_line` (`C:\\app>call
     /// venv\\Scripts\\activate.bat`, `$ source .venv/bin/activate`): the activate script's path.
     fn activation_just_before(&self, first_line: usize) -> Option<String> {
-        let n = self.recent.len();
-        (1..=n)
-            .map(|back| {
-                &self.recent[(self.recent_next + RECENT_PORT_LINES - back) % RECENT_PORT_LINES]
-            })
-            .filter(|(no, _)| first_line.saturating_sub(*no) <= 2 && *no < first_line)
-            .find_map(|(_, line)| {
-                ACTIVATION
-                    .as_ref()?
-                    .captures(line)
-                    .and_then(|c| c.name("path"))
-                    .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
-            })
+        self.recent_before(first_line, 2)
+            .find_map(|line| capture_text(&ACTIVATION, line, "path"))
     }
 
     /// The port the newest of the last few ordinary lines before `first_line` names, if any.
     fn announced_port(&self, first_line: usize) -> Option<(Option<String>, u16)> {
-        let n = self.recent.len();
-        (1..=n)
+        self.recent_before(first_line, RECENT_PORT_LINES)
+            .find_map(find_port)
+    }
+
+    /// The ordinary lines kept from the `within` lines before `first_line`, newest first.
+    fn recent_before(&self, first_line: usize, within: usize) -> impl Iterator<Item = &[u8]> {
+        (1..=self.recent.len())
             .map(|back| {
                 &self.recent[(self.recent_next + RECENT_PORT_LINES - back) % RECENT_PORT_LINES]
             })
-            .filter(|(no, _)| {
-                first_line.saturating_sub(*no) <= RECENT_PORT_LINES && *no < first_line
-            })
-            .find_map(|(_, line)| find_port(line))
+            .filter(move |(no, _)| *no < first_line && first_line - *no <= within)
+            .map(|(_, line)| line.as_slice())
     }
 
     /// The line that states a crash no rule explained.

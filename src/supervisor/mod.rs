@@ -605,12 +605,7 @@ impl Sup {
                     stream,
                     line,
                 });
-                for incident in found {
-                    let id = self.raise(&service, incident, None);
-                    if let Some(s) = self.svcs.get_mut(&service) {
-                        s.lifetime_incidents.push(id);
-                    }
-                }
+                self.raise_found(&service, found);
                 if log_ready {
                     self.became_ready(&service);
                 }
@@ -643,12 +638,7 @@ impl Sup {
         let timed_out = s.timed_out;
         let healthy_secs = s.ready_at.map_or(0, |t| t.elapsed().as_secs());
         let restart_after = std::mem::take(&mut s.restart_after_exit);
-        for incident in found {
-            let id = self.raise(name, incident, None);
-            if let Some(s) = self.svcs.get_mut(name) {
-                s.lifetime_incidents.push(id);
-            }
-        }
+        self.raise_found(name, found);
         self.emit(Event::Exited {
             service: name.to_string(),
             code,
@@ -904,12 +894,7 @@ impl Sup {
         let port = s.port;
         let pending = s.recovery.pending.take();
         s.recovery = Recovery::default();
-        for incident in found {
-            let id = self.raise(name, incident, None);
-            if let Some(s) = self.svcs.get_mut(name) {
-                s.lifetime_incidents.push(id);
-            }
-        }
+        self.raise_found(name, found);
         self.set_state(name, ServiceState::Ready);
         self.emit(Event::Ready {
             service: name.to_string(),
@@ -949,6 +934,17 @@ impl Sup {
     }
 
     // ------------------------------------------------------------------ incidents
+
+    /// Raises what the classifier found in a service's output and remembers it for that service's
+    /// lifetime.
+    fn raise_found(&mut self, name: &str, found: Vec<Incident>) {
+        for incident in found {
+            let id = self.raise(name, incident, None);
+            if let Some(s) = self.svcs.get_mut(name) {
+                s.lifetime_incidents.push(id);
+            }
+        }
+    }
 
     fn raise(&mut self, name: &str, incident: Incident, holder: Option<PortHolder>) -> IncidentId {
         let id = self.next_incident;
