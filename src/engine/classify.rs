@@ -83,6 +83,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"\(\s*['\x22](?P<host>[^'\x22]*)['\x22]\s*,\s*(?P<port>\d{1,5})\s*(?:,\s*\d+\s*)*\)",
         r"(?i)\b[a-z][a-z0-9+.-]*://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(?P<port>\d{1,5})\b",
         r"(?i)\bhost (?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
+        r"(?i)\bhost=['\x22]?(?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\])['\x22]?,\s*port=(?P<port>\d{1,5})\b",
         r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.])",
         r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
@@ -1122,7 +1123,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 8);
+        assert_eq!(PORT_PATTERNS.len(), 9);
     }
 
     #[test]
