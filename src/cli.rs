@@ -180,6 +180,10 @@ fn write_report(
                 .collect();
             writeln!(out, "  facts: {}", facts.join(", "))?;
         }
+        if let Some(rule) = &incident.rule_id {
+            // The id a user rule in rules.ron can override or disable.
+            writeln!(out, "  rule: {rule}")?;
+        }
         if incident.context.len() > 1 {
             writeln!(
                 out,
