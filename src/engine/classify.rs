@@ -88,6 +88,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
+        r"(?i)\b(?:https?|ajp|h2c?)(?:-[a-z]+)*-(?P<port>\d{2,5})\b(?:$|[^\d.-])",
         r"(?:^|[\s(\['\x22=,/>])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|null|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
     ]
     .iter()
@@ -112,7 +113,7 @@ fn wants_port(t: ErrorType) -> bool {
 /// failed to start. Only looked at while such a bare error line is held.
 static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b",
+        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:",
     )
 });
 
@@ -127,6 +128,15 @@ static ACTIVATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
 static RETRYING: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
         r"(?i)\bretrying\b|\bretry(?:ing)? in \d|\btrying again\b|\bwill (?:retry|try again)\b|\battempt \d+ ?(?:/|of) ?\d+",
+    )
+});
+
+/// A line announcing that what follows is optional or only a warning ("A matching Triton is not
+/// available, some optimizations will not be enabled"): a traceback printed right after it is
+/// outlived if the service then gets ready.
+static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r"(?i)\bwarn(?:ing)?\b|\boptional(?:ly)?\b|\b(?:will not|won't) be (?:enabled|available|used|loaded)\b|\bfalling back\b|\b(?:continuing|proceeding) without\b|\bignor(?:e|ed|ing)\b",
     )
 });
 
@@ -476,6 +486,9 @@ struct Pending {
     /// The output said it will try again ("retrying in 2s", "Trying again in 2.00 seconds"): if the
     /// service then announces itself, it recovered and this was no startup failure.
     retrying: bool,
+    /// The line just before it said what follows is optional or a warning: outlived, too, if the
+    /// service then announces itself.
+    optional: bool,
 }
 
 impl Pending {
@@ -486,13 +499,14 @@ impl Pending {
             strength,
             quiet_lines: 0,
             retrying,
+            optional: false,
         }
     }
 
     /// A bare error line, or a failure the output said it would retry: the service getting ready
     /// afterwards means it got past it.
     fn outlived_if_ready(&self) -> bool {
-        self.strength == Strength::Weak || self.retrying
+        self.strength == Strength::Weak || self.retrying || self.optional
     }
 }
 
@@ -923,6 +937,17 @@ impl LineStream {
             .map(|(_, line)| line.as_slice())
     }
 
+    /// Whether the ordinary line just before `first_line` (blank lines aside) announced what
+    /// follows as optional or a warning.
+    fn announced_optional(&self, first_line: usize) -> bool {
+        let Some(re) = OPTIONAL_NOTICE.as_ref() else {
+            return false;
+        };
+        self.recent_before(first_line, 2)
+            .find(|l| !is_blank(l))
+            .is_some_and(|l| re.is_match(l))
+    }
+
     /// The line that states a crash no rule explained.
     fn fatal_root_line<'b>(&self, block: &'b Block) -> Option<&'b BlockLine> {
         let evidence = || {
@@ -957,8 +982,11 @@ impl LineStream {
     }
 
     fn hold(&mut self, incident: Incident, strength: Strength, out: &mut Vec<Incident>) {
+        let optional = self.announced_optional(incident.first_line);
         let Some(p) = self.pending.as_mut() else {
-            self.pending = Some(Pending::new(incident, strength));
+            let mut p = Pending::new(incident, strength);
+            p.optional = optional;
+            self.pending = Some(p);
             return;
         };
         let same =
@@ -1050,7 +1078,9 @@ impl LineStream {
             }
             _ => {
                 self.emit_pending(out);
-                self.pending = Some(Pending::new(incident, strength));
+                let mut p = Pending::new(incident, strength);
+                p.optional = optional;
+                self.pending = Some(p);
             }
         }
     }
@@ -1123,7 +1153,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 9);
+        assert_eq!(PORT_PATTERNS.len(), 10);
     }
 
     #[test]
@@ -1134,6 +1164,7 @@ mod tests {
                 && ACTIVATION.is_some()
                 && CONFIG_PATH.is_some()
                 && SUBPROCESS_PROGRAM.is_some()
+                && OPTIONAL_NOTICE.is_some()
         );
     }
 
@@ -1348,6 +1379,26 @@ mod tests {
             c.classify_text(strong)[0].error_type,
             ErrorType::PortConflict
         );
+    }
+
+    #[test]
+    fn a_traceback_announced_as_optional_is_outlived_only_when_the_service_gets_ready() {
+        let c = classifier();
+        let traceback = "Traceback (most recent call last):\n  File \"/venv/xformers/__init__.py\", line 57, in _is_triton_available\n    import triton\nModuleNotFoundError: No module named 'triton'\n";
+        let notice = "A matching Triton is not available, some optimizations will not be enabled\n";
+        let ready = "Starting server\n\nTo see the GUI go to: http://127.0.0.1:8188\n";
+        assert!(
+            c.classify_text(&format!("{notice}{traceback}{ready}"))
+                .is_empty()
+        );
+        // Announced as optional, but the service never got ready: still why it failed.
+        let got = c.classify_text(&format!("{notice}{traceback}"));
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        // Not announced (a custom node that failed to import): kept though the server came up.
+        let got = c.classify_text(&format!(
+            "Import times for custom nodes:\n{traceback}{ready}"
+        ));
+        assert_eq!(got.len(), 1, "{got:#?}");
     }
 
     #[test]
