@@ -1089,7 +1089,28 @@ impl LineStream {
         if let Some(p) = self.pending.take() {
             let mut incident = p.incident;
             if p.strength == Strength::Weak {
+                // Only bare error lines: the words around them may still say what kind it is.
                 incident.error_type = ErrorType::Unknown;
+                if let Some((t, id)) = self
+                    .c
+                    .hinted_type(incident.context.iter().map(String::as_str))
+                {
+                    incident.error_type = t;
+                    incident.rule_id = Some(id.to_string());
+                    if wants_port(t) && incident.facts.port().is_none() {
+                        let found = incident
+                            .context
+                            .iter()
+                            .filter(|l| !is_frame(l.as_bytes()))
+                            .find_map(|l| find_port(l.as_bytes()));
+                        if let Some((host, port)) = found {
+                            incident.facts.insert("port", Fact::Int(i64::from(port)));
+                            if let Some(h) = host {
+                                incident.facts.fill("host", Fact::Text(h));
+                            }
+                        }
+                    }
+                }
             }
             out.push(incident);
         }
@@ -1378,6 +1399,33 @@ mod tests {
         assert_eq!(
             c.classify_text(strong)[0].error_type,
             ErrorType::PortConflict
+        );
+    }
+
+    #[test]
+    fn bare_error_lines_take_their_kind_from_the_words_around_them() {
+        let c = classifier();
+        let log = "error: failed to run custom build command for `openssl-sys v0.9.104`\n  Could not find directory of the library, and this crate cannot proceed.\n  Is OpenSSL installed? On Ubuntu that is `libssl-dev`.\n";
+        let got = c.classify_text(log);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        assert_eq!(got[0].rule_id.as_deref(), Some("hint_dependency"));
+        // Nothing that says a kind: still unknown.
+        let got = c.classify_text("error: the build step returned 3\n");
+        assert_eq!(got[0].error_type, ErrorType::Unknown);
+        // Two kinds of the same weight: unknown rather than a guess.
+        let got = c.classify_text("ERROR: sync stopped (permission, proxy)\n");
+        assert_eq!(got[0].error_type, ErrorType::Unknown, "{got:#?}");
+        // A kind that reads ports gets one from the block.
+        let got = c.classify_text("ERROR: backend gave up\n  the port 8188 is busy\n");
+        assert_eq!(got[0].error_type, ErrorType::PortConflict, "{got:#?}");
+        assert_eq!(got[0].facts.port(), Some(8188));
+        // Hints never raise anything on their own.
+        assert!(
+            c.classify_text(
+                "Successfully built the configuration; network permission granted, 3 installed\n"
+            )
+            .is_empty()
         );
     }
 

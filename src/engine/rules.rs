@@ -35,6 +35,11 @@ pub enum Role {
     /// A bare error-level line with nothing specific in it: becomes an `unknown` incident only when no
     /// real cause follows shortly.
     Weak,
+    /// A word that says what kind of failure a block is about ("installed", "permission",
+    /// "timed out"), without being an error by itself. Never starts or joins an incident: hints are
+    /// only read over the lines of an incident that nothing but bare error lines explained, and the
+    /// type whose hints weigh most (by priority, once per line) names it instead of `unknown`.
+    Hint,
 }
 
 /// One rule as written in a rules file.
@@ -150,6 +155,8 @@ pub struct Classifier {
     pub(crate) rules: Arc<Vec<CompiledRule>>,
     /// Patterns `0..rules.len()` are rules; the rest are [`MARKERS`] in order.
     pub(crate) set: RegexSet,
+    /// [`Role::Hint`] rules: kept out of `set`, so they cost nothing on ordinary lines.
+    pub(crate) hints: Arc<Vec<CompiledRule>>,
 }
 
 fn compile_one(pattern: &str) -> Result<Regex, String> {
@@ -203,6 +210,7 @@ impl Classifier {
     pub fn build(set: &RuleSet) -> (Classifier, Vec<RuleError>) {
         let mut problems = Vec::new();
         let mut rules: Vec<CompiledRule> = Vec::with_capacity(set.rules.len());
+        let mut hints: Vec<CompiledRule> = Vec::new();
         let mut seen = BTreeMap::new();
         for rule in set.rules.iter().filter(|r| r.enabled) {
             if seen.insert(rule.id.clone(), ()).is_some() {
@@ -213,10 +221,12 @@ impl Classifier {
                 continue;
             }
             match compile_rule(rule) {
+                Ok(c) if c.role == Role::Hint => hints.push(c),
                 Ok(c) => rules.push(c),
                 Err(e) => problems.push(e),
             }
         }
+        let hints = Arc::new(hints);
         let patterns: Vec<&str> = rules
             .iter()
             .map(|r| r.regex.as_str())
@@ -232,6 +242,7 @@ impl Classifier {
                 Classifier {
                     rules: Arc::new(rules),
                     set,
+                    hints,
                 },
                 problems,
             ),
@@ -250,6 +261,7 @@ impl Classifier {
                     Classifier {
                         rules: Arc::new(Vec::new()),
                         set,
+                        hints,
                     },
                     problems,
                 )
@@ -301,9 +313,37 @@ impl Classifier {
         }
     }
 
-    /// Number of active rules.
+    /// Number of active rules (hints included).
     pub fn rule_count(&self) -> usize {
-        self.rules.len()
+        self.rules.len() + self.hints.len()
+    }
+
+    /// The kind of failure the hints name over `lines` (see [`Role::Hint`]), with the id of the
+    /// weightiest hint of that kind: `None` when no hint matched or two kinds weigh the same.
+    pub(crate) fn hinted_type<'a>(
+        &self,
+        lines: impl IntoIterator<Item = &'a str>,
+    ) -> Option<(ErrorType, &str)> {
+        let mut weight: BTreeMap<ErrorType, (u32, usize)> = BTreeMap::new();
+        for line in lines {
+            for (i, h) in self.hints.iter().enumerate() {
+                let line = line.as_bytes();
+                if h.regex.is_match(line) && !h.unless.as_ref().is_some_and(|u| u.is_match(line)) {
+                    let w = weight.entry(h.error_type).or_insert((0, i));
+                    if u32::from(h.priority) > u32::from(self.hints[w.1].priority) {
+                        w.1 = i;
+                    }
+                    w.0 += u32::from(h.priority);
+                }
+            }
+        }
+        let mut ranked: Vec<(ErrorType, (u32, usize))> = weight.into_iter().collect();
+        ranked.sort_by_key(|r| std::cmp::Reverse(r.1.0));
+        match ranked.as_slice() {
+            [] => None,
+            [(_, (a, _)), (_, (b, _)), ..] if a == b => None,
+            [(t, (_, i)), ..] => Some((*t, self.hints[*i].id.as_str())),
+        }
     }
 
     /// Ids and patterns of the active rules (for `grep -f` comparisons and diagnostics).
