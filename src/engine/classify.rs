@@ -287,6 +287,14 @@ fn is_blank(t: &[u8]) -> bool {
     t.iter().all(|b| b.is_ascii_whitespace())
 }
 
+/// Leading spaces and tabs of a line that is not blank (0 for a blank one).
+fn indent_of(t: &[u8]) -> usize {
+    if is_blank(t) {
+        return 0;
+    }
+    t.iter().take_while(|b| matches!(b, b' ' | b'\t')).count()
+}
+
 fn is_indented(t: &[u8]) -> bool {
     matches!(t.first(), Some(b' ' | b'\t')) && !is_blank(t)
 }
@@ -464,6 +472,9 @@ struct Block {
     blanks: Vec<usize>,
     total: usize,
     python_seen_exception: bool,
+    /// How far the traceback's header was indented: A1111 prints whole tracebacks indented under
+    /// "*** Error loading script", so "indented" means deeper than that.
+    python_indent: usize,
     /// The exception line ended in `:` (`ImportError:`): its message follows on the next lines,
     /// unindented, up to a blank line.
     python_message_open: bool,
@@ -575,6 +586,11 @@ impl LineStream {
                 blanks: Vec::new(),
                 total: 0,
                 python_seen_exception: false,
+                python_indent: if analysis.marker == Some(BlockKind::PythonTraceback) {
+                    indent_of(t)
+                } else {
+                    0
+                },
                 python_message_open: false,
                 rust_expect_message: false,
             });
@@ -645,8 +661,11 @@ impl LineStream {
         }
         match b.kind {
             BlockKind::PythonTraceback => {
-                if is_indented(t) || is_python_chain_marker(t) {
+                if indent_of(t) > b.python_indent || is_python_chain_marker(t) {
                     return true;
+                }
+                if indent_of(t) < b.python_indent {
+                    return false;
                 }
                 (b.python_message_open && b.blanks.is_empty()) || !b.python_seen_exception
             }
@@ -678,6 +697,9 @@ impl LineStream {
             && kind != BlockKind::Generic
         {
             b.kind = kind;
+            if kind == BlockKind::PythonTraceback {
+                b.python_indent = indent_of(t);
+            }
         }
         let blanks = std::mem::take(&mut b.blanks);
         for blank in blanks {
@@ -710,10 +732,11 @@ impl LineStream {
                 if marker {
                     b.python_seen_exception = false;
                 }
-                let exception = !is_indented(t) && !marker;
+                let deeper = indent_of(t) > b.python_indent;
+                let exception = !deeper && !marker;
                 // Lines indented under the exception line continue its message
                 // (`  in "config.yaml", line 3, column 9`); indented lines before it are frames and code.
-                let continuation = is_indented(t) && b.python_seen_exception;
+                let continuation = deeper && b.python_seen_exception;
                 if exception {
                     b.python_seen_exception = true;
                     if t.trim_ascii_end().ends_with(b":") {
@@ -1426,6 +1449,19 @@ mod tests {
                 "Successfully built the configuration; network permission granted, 3 installed\n"
             )
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_traceback_printed_indented_is_read_from_its_own_margin() {
+        // A1111 prints an extension's traceback indented under "*** Error loading script", then starts.
+        let log = "*** Error loading script: animatediff.py\n    Traceback (most recent call last):\n      File \"/sd/scripts/animatediff.py\", line 4, in <module>\n        import imageio\n    ModuleNotFoundError: No module named 'imageio'\n\n---\nRunning on local URL:  http://127.0.0.1:7860\n";
+        let got = classifier().classify_text(log);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        assert_eq!(
+            got[0].facts.get("module").map(|f| f.to_string()),
+            Some("imageio".into())
         );
     }
 
