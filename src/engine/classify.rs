@@ -1443,6 +1443,9 @@ mod tests {
         let got = c.classify_text("ERROR: backend gave up\n  the port 8188 is busy\n");
         assert_eq!(got[0].error_type, ErrorType::PortConflict, "{got:#?}");
         assert_eq!(got[0].facts.port(), Some(8188));
+        // A line that starts with a failure phrase is a bare error line too.
+        let got = c.classify_text("Cannot continue without the development headers\n");
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing, "{got:#?}");
         // Hints never raise anything on their own.
         assert!(
             c.classify_text(
