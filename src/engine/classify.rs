@@ -69,7 +69,7 @@ pub(crate) const MARKERS: &[(&str, BlockKind)] = &[
     (r"^Exception in thread ", BlockKind::Stack),
     (r"^Unhandled [eE]xception[.:]", BlockKind::Stack),
     (
-        r"^(?:Uncaught )?(?:[A-Za-z_$][\w$]*\.)*(?:[A-Z][\w$]*)?(?:Error|Exception)(?: \[[A-Z_0-9]+\])?:",
+        r"^(?:Uncaught )?(?:[A-Za-z_$][\w$]*(?:\.|::))*(?:[A-Z][\w$]*)?(?:Error|Exception)(?: \[[A-Z_0-9]+\])?:",
         BlockKind::Stack,
     ),
     (r"^npm (?:ERR!|error) ", BlockKind::Npm),
@@ -1012,8 +1012,14 @@ impl LineStream {
             self.pending = Some(p);
             return;
         };
-        let same =
-            p.incident.error_type == incident.error_type && p.incident.facts == incident.facts;
+        // The same failure again, or its summary naming less of it ("Port 8080 is not open on
+        // localhost" … "Could not start Firestore Emulator, port taken").
+        let same = p.incident.error_type == incident.error_type
+            && incident
+                .facts
+                .0
+                .iter()
+                .all(|(k, v)| p.incident.facts.get(k) == Some(v));
         // A one-line crash headline ("🚨 Build failed.") followed by a specific cause: the cause is
         // the incident.
         // Only right after it: an ordinary line in between ("restarting") means the cause belongs to
