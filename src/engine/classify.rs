@@ -131,6 +131,13 @@ static RETRYING: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// Words saying something could not be done (see the crash case of `build_incident`).
+static FAILURE_WORDS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r"(?i)\b(?:not|cannot|can't|could not|couldn't|unable to|failed|missing|doesn't|does not|did not|no such)\b",
+    )
+});
+
 /// A line announcing that what follows is optional or only a warning ("A matching Triton is not
 /// available, some optimizations will not be enabled"): a traceback printed right after it is
 /// outlived if the service then gets ready.
@@ -815,7 +822,19 @@ impl LineStream {
             }
             _ if block.kind.is_fatal() => {
                 let root = self.fatal_root_line(&block)?;
-                (ErrorType::ProcessFailed, root, None, Strength::Strong)
+                // A crash no rule explained, whose own message says something could not be done:
+                // the hints on that message may name the kind ("Electron failed to install
+                // correctly"). A message that only mentions a kind word ("Invalid time value") stays
+                // a crash.
+                let says_failure = FAILURE_WORDS
+                    .as_ref()
+                    .is_some_and(|r| r.is_match(root.text.as_bytes()));
+                match self.c.hinted_type([root.text.as_str()]) {
+                    Some((t, id)) if says_failure && t != ErrorType::ProcessFailed => {
+                        (t, root, Some(id.to_string()), Strength::Strong)
+                    }
+                    _ => (ErrorType::ProcessFailed, root, None, Strength::Strong),
+                }
             }
             _ => return None,
         };
@@ -1006,6 +1025,14 @@ impl LineStream {
 
     fn hold(&mut self, incident: Incident, strength: Strength, out: &mut Vec<Incident>) {
         let optional = self.announced_optional(incident.first_line);
+        // A crash no rule explained (typed by hints on its message, or not at all).
+        let pending_causeless = self.pending.as_ref().is_some_and(|p| {
+            p.strength == Strength::Strong
+                && match p.incident.rule_id.as_deref() {
+                    None => p.incident.error_type == ErrorType::ProcessFailed,
+                    Some(id) => self.c.is_hint(id),
+                }
+        });
         let Some(p) = self.pending.as_mut() else {
             let mut p = Pending::new(incident, strength);
             p.optional = optional;
@@ -1037,10 +1064,8 @@ impl LineStream {
         // which does ("RuntimeError: Couldn't fetch assets." … "stderr: fatal: … Could not resolve
         // host: github.com"): the cause is the incident.
         let causeless_crash_then_cause = p.quiet_lines <= 3
-            && p.strength == Strength::Strong
+            && pending_causeless
             && strength == Strength::Strong
-            && p.incident.error_type == ErrorType::ProcessFailed
-            && p.incident.rule_id.is_none()
             && !matches!(
                 incident.error_type,
                 ErrorType::ProcessFailed | ErrorType::Unknown
@@ -1458,6 +1483,26 @@ mod tests {
                 "Successfully built the configuration; network permission granted, 3 installed\n"
             )
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_crash_whose_message_says_what_could_not_be_done_takes_its_kind_from_it() {
+        let c = classifier();
+        let stack = "\n    at getPath (/app/node_modules/tool/index.js:17:11)\n";
+        let got = c.classify_text(&format!(
+            "Error: the tool failed to unpack its binary; please reinstall it{stack}"
+        ));
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing, "{got:#?}");
+        // Only a kind word, no failure: still a crash.
+        let got = c.classify_text(&format!("RangeError: Invalid time value{stack}"));
+        assert_eq!(got[0].error_type, ErrorType::ProcessFailed, "{got:#?}");
+        // A typed crash still gives way to the cause printed right after it.
+        let got = c.classify_text("RuntimeError: Couldn't install torch.\nstderr: ERROR: No matching distribution found for torch==2.1.2\n");
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(
+            got[0].facts.get("module").map(|f| f.to_string()),
+            Some("torch".into())
         );
     }
 

@@ -313,6 +313,11 @@ impl Classifier {
         }
     }
 
+    /// Whether `id` is one of the active [`Role::Hint`] rules.
+    pub(crate) fn is_hint(&self, id: &str) -> bool {
+        self.hints.iter().any(|h| h.id == id)
+    }
+
     /// Number of active rules (hints included).
     pub fn rule_count(&self) -> usize {
         self.rules.len() + self.hints.len()
