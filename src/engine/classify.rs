@@ -1039,14 +1039,15 @@ impl LineStream {
             self.pending = Some(p);
             return;
         };
-        // The same failure again, or its summary naming less of it ("Port 8080 is not open on
-        // localhost" … "Could not start Firestore Emulator, port taken").
+        // The same failure again, or told again naming more or less of it ("Port 8080 is not open
+        // on localhost" … "Could not start Firestore Emulator, port taken"): same type, and no fact
+        // that differs.
         let same = p.incident.error_type == incident.error_type
             && incident
                 .facts
                 .0
                 .iter()
-                .all(|(k, v)| p.incident.facts.get(k) == Some(v));
+                .all(|(k, v)| p.incident.facts.get(k).is_none_or(|known| known == v));
         // A one-line crash headline ("🚨 Build failed.") followed by a specific cause: the cause is
         // the incident.
         // Only right after it: an ordinary line in between ("restarting") means the cause belongs to
@@ -1127,6 +1128,7 @@ impl LineStream {
             }
             // The same failure printed twice (reloaders do this) is one incident.
             (Strength::Strong, Strength::Strong) if same => {
+                p.incident.facts.fill_from(&incident.facts);
                 p.quiet_lines = 0;
                 p.retrying |= says_retrying(&incident);
             }

@@ -168,9 +168,14 @@ impl Facts {
     /// unparsable number is dropped, since a wrong port is worse than none); a host with no letter
     /// or digit in it (`:` from a mis-split `::1:7860`) is dropped for the same reason.
     pub fn set_captured(&mut self, key: &str, raw: &str) {
-        let value = raw
-            .trim()
-            .trim_matches(|c| c == '\'' || c == '"' || c == '`');
+        let mut value = raw.trim();
+        // A quoted value at the end of a sentence (`'tsconfig.json'.`): the punctuation is not part of it.
+        if let Some(v) = value.strip_suffix(['.', ',', ';', ':'])
+            && v.ends_with(['\'', '"', '`'])
+        {
+            value = v;
+        }
+        let value = value.trim_matches(|c| c == '\'' || c == '"' || c == '`');
         if value.is_empty() || (key == "host" && !value.chars().any(|c| c.is_ascii_alphanumeric()))
         {
             return;
@@ -291,5 +296,20 @@ mod tests {
         );
         f.set_captured("command", r"a\\b");
         assert_eq!(f.text("command"), Some(r"a\\b"), "only paths are unescaped");
+    }
+
+    #[test]
+    fn a_quoted_value_ending_a_sentence_loses_the_full_stop_only() {
+        let mut f = Facts::new();
+        f.set_captured("path", "'tsconfig.json'.");
+        assert_eq!(f.text("path"), Some("tsconfig.json"));
+        f.set_captured("path", "./");
+        assert_eq!(f.text("path"), Some("./"));
+        f.set_captured("path", "app.");
+        assert_eq!(
+            f.text("path"),
+            Some("app."),
+            "unquoted values are kept as read"
+        );
     }
 }
