@@ -117,10 +117,11 @@ static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
-/// A command line that activates a virtual environment.
+/// A command line that activates a virtual environment, or runs its interpreter or a bundled one
+/// (`.\python_embeded\python.exe -s ComfyUI\main.py`).
 static ACTIVATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)(?:^|[>\s])(?:call\s+|source\s+|\.\s+)?(?P<path>[^\s>]*(?:venv|virtualenv|env)[^\s>]*[/\\](?:bin|Scripts)[/\\]activate(?:\.bat|\.ps1|\.fish|\.csh)?)(?:\s|$)",
+        r"(?i)(?:^|[>\s])(?:call\s+|source\s+|\.\s+)?(?P<path>[^\s>]*(?:venv|virtualenv|env)[^\s>]*[/\\](?:bin|Scripts)[/\\]activate(?:\.bat|\.ps1|\.fish|\.csh)?|[^\s>]*(?:venv|python_embed+ed)[^\s>]*[/\\](?:Scripts[/\\])?pythonw?\.exe)(?:\s|$)",
     )
 });
 
