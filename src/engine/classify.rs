@@ -81,7 +81,7 @@ pub(crate) const MARKERS: &[(&str, BlockKind)] = &[
 static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         r"\(\s*['\x22](?P<host>[^'\x22]*)['\x22]\s*,\s*(?P<port>\d{1,5})\s*(?:,\s*\d+\s*)*\)",
-        r"(?i)\b[a-z][a-z0-9+.-]*://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(?P<port>\d{1,5})\b",
+        r"(?i)\b[a-z][a-z0-9+.-]*://(?:[^@/\s]+@)?(?P<host>\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(?P<port>\d{1,5})\b",
         r"(?i)\bhost (?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bhost=['\x22]?(?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\])['\x22]?,\s*port=(?P<port>\d{1,5})\b",
         r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.])",
