@@ -69,7 +69,7 @@ pub(crate) const MARKERS: &[(&str, BlockKind)] = &[
     (r"^Exception in thread ", BlockKind::Stack),
     (r"^Unhandled [eE]xception[.:]", BlockKind::Stack),
     (
-        r"^(?:Uncaught )?(?:[A-Za-z_$][\w$]*(?:\.|::))*(?:[A-Z][\w$]*)?(?:Error|Exception)(?: \[[A-Z_0-9]+\])?:",
+        r"^(?:Uncaught )?(?:[A-Za-z_$][\w$]*(?:\.|::))*(?:[A-Z][\w$]*)?(?:Error|Exception)(?: \[[A-Za-z_0-9]+\])?:",
         BlockKind::Stack,
     ),
     (r"^npm (?:ERR!|error) ", BlockKind::Npm),
@@ -830,7 +830,15 @@ impl LineStream {
                 let says_failure = FAILURE_WORDS
                     .as_ref()
                     .is_some_and(|r| r.is_match(root.text.as_bytes()));
-                match self.c.hinted_type([root.text.as_str()]) {
+                // Spring's failure analysis explains itself over the whole block (its "Action:" says
+                // what to configure); elsewhere only the message is read.
+                let hinted = if block.kind == BlockKind::Spring {
+                    self.c
+                        .hinted_type(block.lines.iter().map(|l| l.text.as_str()))
+                } else {
+                    self.c.hinted_type([root.text.as_str()])
+                };
+                match hinted {
                     Some((t, id)) if says_failure && t != ErrorType::ProcessFailed => {
                         (t, root, Some(id.to_string()), Strength::Strong)
                     }
