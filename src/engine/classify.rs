@@ -831,15 +831,18 @@ impl LineStream {
                     .as_ref()
                     .is_some_and(|r| r.is_match(root.text.as_bytes()));
                 // Spring's failure analysis explains itself over the whole block (its "Action:" says
-                // what to configure); elsewhere only the message is read.
-                let hinted = if block.kind == BlockKind::Spring {
+                // what to configure); elsewhere only the message is read. Hints are only read when
+                // the message says something failed.
+                let hinted = if !says_failure {
+                    None
+                } else if block.kind == BlockKind::Spring {
                     self.c
                         .hinted_type(block.lines.iter().map(|l| l.text.as_str()))
                 } else {
                     self.c.hinted_type([root.text.as_str()])
                 };
                 match hinted {
-                    Some((t, id)) if says_failure && t != ErrorType::ProcessFailed => {
+                    Some((t, id)) if t != ErrorType::ProcessFailed => {
                         (t, root, Some(id.to_string()), Strength::Strong)
                     }
                     _ => (ErrorType::ProcessFailed, root, None, Strength::Strong),

@@ -331,8 +331,8 @@ impl Classifier {
     ) -> Option<(ErrorType, &str)> {
         let mut weight: BTreeMap<ErrorType, (u32, usize)> = BTreeMap::new();
         for line in lines {
+            let line = line.as_bytes();
             for (i, h) in self.hints.iter().enumerate() {
-                let line = line.as_bytes();
                 if h.regex.is_match(line) && !h.unless.as_ref().is_some_and(|u| u.is_match(line)) {
                     let w = weight.entry(h.error_type).or_insert((0, i));
                     if u32::from(h.priority) > u32::from(self.hints[w.1].priority) {
