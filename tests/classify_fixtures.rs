@@ -115,3 +115,27 @@ fn every_log_has_an_expectation_and_there_are_enough() {
         assert!(types.contains(&t), "no fixture of type {t}");
     }
 }
+
+#[test]
+fn every_phrase_alone_gets_its_type() {
+    let (classifier, problems) = Classifier::builtin();
+    assert!(problems.is_empty(), "{problems:?}");
+    let text = std::fs::read_to_string(fixtures_dir().join("phrases.ron")).expect("phrases.ron");
+    let phrases: Vec<(ErrorType, String)> = ron::from_str(&text).expect("phrases.ron parses");
+    assert!(phrases.len() >= 200, "{} phrases", phrases.len());
+    let mut failures = Vec::new();
+    for (want, line) in &phrases {
+        let got = classifier.classify_bytes(format!("{line}\n").as_bytes());
+        let types: Vec<_> = got.iter().map(|g| g.error_type).collect();
+        if types != [*want] {
+            failures.push(format!("{line:?}: expected [{want}], got {types:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} phrase(s) wrong:\n{}",
+        failures.len(),
+        phrases.len(),
+        failures.join("\n")
+    );
+}
