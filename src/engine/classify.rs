@@ -148,6 +148,15 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// A launcher's notice that this Python is not the one the program is made for (Forge's and A1111's
+/// "INCOMPATIBLE PYTHON VERSION ... tested with 3.10.6 Python, but you have 3.13.0"): the program
+/// may still run, but pip then finding no build of a package is the interpreter's fault.
+static OTHER_PYTHON_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r"(?i)^INCOMPATIBLE PYTHON VERSION\b|\btested with (?:python )?\d[\d.]*(?: python)?, but you have (?:python )?\d",
+    )
+});
+
 /// A configuration file named anywhere near a config_invalid incident that did not say which file:
 /// `load_settings("settings.json")` in a traceback frame, `Loading settings from config.yaml` before it.
 static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -437,6 +446,7 @@ impl Classifier {
             pending: None,
             recent: Vec::new(),
             recent_next: 0,
+            other_python_noticed: false,
         }
     }
 
@@ -548,6 +558,9 @@ pub struct LineStream {
     /// so an ordinary line costs one copy and no allocation.
     recent: Vec<(usize, Vec<u8>)>,
     recent_next: usize,
+    /// The output said this Python is not the one the program is made for (see
+    /// `OTHER_PYTHON_NOTICE`).
+    other_python_noticed: bool,
 }
 
 /// How far back an announced port still explains a port conflict that names none.
@@ -613,6 +626,12 @@ impl LineStream {
                 slot.1.extend_from_slice(t);
             }
             self.recent_next = (self.recent_next + 1) % RECENT_PORT_LINES;
+            if !self.other_python_noticed
+                && (memchr_find(t, b"ython") || memchr_find(t, b"YTHON"))
+                && OTHER_PYTHON_NOTICE.as_ref().is_some_and(|r| r.is_match(t))
+            {
+                self.other_python_noticed = true;
+            }
             // An error the service outlived (a bare error line, or one it said it would retry):
             // once it announces itself ready, that was no startup failure.
             if let Some(p) = &mut self.pending {
@@ -902,6 +921,11 @@ impl LineStream {
                 Some(126) => error_type = ErrorType::PermissionDenied,
                 _ => {}
             }
+        }
+        // pip found no build of a package after the launcher said this Python is not the one the
+        // program is made for: the environment's interpreter is what to change.
+        if self.other_python_noticed && rule_id.as_deref() == Some("pip_no_matching_distribution") {
+            error_type = ErrorType::VirtualEnvError;
         }
         if error_type == ErrorType::ConfigInvalid
             && facts.get("path").is_none()
@@ -1254,6 +1278,7 @@ mod tests {
                 && CONFIG_PATH.is_some()
                 && SUBPROCESS_PROGRAM.is_some()
                 && OPTIONAL_NOTICE.is_some()
+                && OTHER_PYTHON_NOTICE.is_some()
         );
     }
 
@@ -1672,5 +1697,23 @@ mod tests {
         s.flush(&mut out);
         assert_eq!(out, c.classify_text(log));
         assert_eq!(s.lines_seen(), 3);
+    }
+
+    #[test]
+    fn pip_finding_no_build_after_a_wrong_python_notice_is_the_environments_fault() {
+        let c = classifier();
+        let pip = "ERROR: No matching distribution found for torch==2.3.1\n";
+        let alone = c.classify_text(pip);
+        assert_eq!(alone[0].error_type, ErrorType::DependencyMissing);
+        let noticed = format!(
+            "INCOMPATIBLE PYTHON VERSION\n\nThis program is tested with 3.10.6 Python, but you have 3.13.0.\nInstalling torch and torchvision\n{pip}"
+        );
+        let got = c.classify_text(&noticed);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::VirtualEnvError);
+        assert_eq!(
+            got[0].facts.get("module"),
+            Some(&Fact::Text("torch".into()))
+        );
     }
 }
