@@ -157,6 +157,14 @@ static OTHER_PYTHON_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// A line just before a network failure that says what was being fetched (`Downloading:
+/// "https://huggingface.co/…"`, `Cloning https://github.com/…`): the host of its URL.
+static FETCH_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r"(?i)\b(?:download(?:ing)?|fetch(?:ing)?|clon(?:e|ing)|pull(?:ing)?|get|request(?:ing)?|connect(?:ing)? to)\b.*?\bhttps?://(?:[^/@\s]*@)?(?P<host>[a-z0-9][\w.-]*\.[a-z]{2,})\b",
+    )
+});
+
 /// A configuration file named anywhere near a config_invalid incident that did not say which file:
 /// `load_settings("settings.json")` in a traceback frame, `Loading settings from config.yaml` before it.
 static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -225,6 +233,33 @@ fn strip_service_prefix(t: &[u8]) -> &[u8] {
         None => &t[i + 1..],
         Some(b' ') => &t[i + 2..],
         Some(_) => t,
+    }
+}
+
+/// Next.js and others mark an error with a glyph before it (` ⨯ Error: NEXT_PUBLIC_API_URL is not
+/// set`, ` ⨯ TypeError: fetch failed`): when what follows is an error object's name, the line is read
+/// from that name, so rules anchored at the start see it. Other glyph lines (` ✘ Container db
+/// Error`) are left as they are.
+fn strip_error_glyph(t: &[u8]) -> &[u8] {
+    let start = t.iter().take(4).take_while(|b| **b == b' ').count();
+    let s = &t[start..];
+    let Some(rest) = ["⨯", "✖", "✘"]
+        .iter()
+        .find_map(|g| s.strip_prefix(g.as_bytes()))
+    else {
+        return t;
+    };
+    let rest = &rest[rest.iter().take_while(|b| **b == b' ').count()..];
+    let name_len = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
+        .count();
+    let name = &rest[..name_len];
+    let is_error_name = name.ends_with(b"Error") || name.ends_with(b"Exception");
+    if is_error_name && matches!(rest.get(name_len), Some(b':' | b' ' | b'[') | None) {
+        rest
+    } else {
+        t
     }
 }
 
@@ -539,6 +574,25 @@ impl Pending {
     }
 }
 
+/// Two values of one fact name the same thing: equal, or (for a module) the same Python distribution
+/// as pip normalizes names (`comfyui-frontend-package` is `comfyui_frontend_package`).
+fn same_fact(key: &str, a: &Fact, b: &Fact) -> bool {
+    match (key, a, b) {
+        ("module", Fact::Text(a), Fact::Text(b)) => {
+            let norm = |s: &str| {
+                s.chars()
+                    .map(|c| match c {
+                        '-' | '.' => '_',
+                        c => c.to_ascii_lowercase(),
+                    })
+                    .collect::<String>()
+            };
+            norm(a) == norm(b)
+        }
+        _ => a == b,
+    }
+}
+
 fn says_retrying(incident: &Incident) -> bool {
     RETRYING
         .as_ref()
@@ -582,7 +636,7 @@ impl LineStream {
         self.line_no += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let clean = strip_ansi(line);
-        let t = strip_service_prefix(cut(&clean, MAX_MATCH_BYTES));
+        let t = strip_error_glyph(strip_service_prefix(cut(&clean, MAX_MATCH_BYTES)));
         let analysis = self.c.analyse(t);
 
         if self.block.is_some() {
@@ -913,6 +967,19 @@ impl LineStream {
                 }
             }
         }
+        // The host is known but no line gave its port in a common spelling: `'mongodb:27017'` in a
+        // driver's server map, `db:5432` in a DSN echoed without a scheme.
+        if wants_port(error_type)
+            && facts.port().is_none()
+            && let Some(Fact::Text(host)) = facts.get("host").cloned()
+            && let Some(port) = std::iter::once(root)
+                .chain(block.lines.iter())
+                .map(|l| l.raw.as_deref().unwrap_or(l.text.as_bytes()))
+                .filter(|raw| !is_frame(raw))
+                .find_map(|raw| port_after_host(raw, host.as_bytes()))
+        {
+            facts.insert("port", Fact::Int(i64::from(port)));
+        }
         // An exit status that is all we know still says something: 127 (and cmd's 9009) is the
         // shell's "command not found", 126 its "found but not executable".
         if error_type == ErrorType::ProcessFailed && strength == Strength::Consequence {
@@ -926,6 +993,15 @@ impl LineStream {
         // program is made for: the environment's interpreter is what to change.
         if self.other_python_noticed && rule_id.as_deref() == Some("pip_no_matching_distribution") {
             error_type = ErrorType::VirtualEnvError;
+        }
+        // A failed fetch that names no host: the URL a line just before said it was fetching.
+        if error_type == ErrorType::NetworkError
+            && facts.get("host").is_none()
+            && let Some(host) = self
+                .recent_before(block.first_line, RECENT_PORT_LINES)
+                .find_map(|line| capture_text(&FETCH_URL, line, "host"))
+        {
+            facts.insert("host", Fact::Text(host));
         }
         if error_type == ErrorType::ConfigInvalid
             && facts.get("path").is_none()
@@ -1079,11 +1155,12 @@ impl LineStream {
         // on localhost" … "Could not start Firestore Emulator, port taken"): same type, and no fact
         // that differs.
         let same = p.incident.error_type == incident.error_type
-            && incident
-                .facts
-                .0
-                .iter()
-                .all(|(k, v)| p.incident.facts.get(k).is_none_or(|known| known == v));
+            && incident.facts.0.iter().all(|(k, v)| {
+                p.incident
+                    .facts
+                    .get(k)
+                    .is_none_or(|known| same_fact(k, known, v))
+            });
         // A one-line crash headline ("🚨 Build failed.") followed by a specific cause: the cause is
         // the incident.
         // Only right after it: an ordinary line in between ("restarting") means the cause belongs to
@@ -1223,6 +1300,30 @@ fn capture_facts(rule: &super::rules::CompiledRule, raw: &[u8], facts: &mut Fact
     }
 }
 
+/// The port written right after `host:` in `line` (`'mongodb:27017'`), the host standing as a whole
+/// word.
+fn port_after_host(line: &[u8], host: &[u8]) -> Option<u16> {
+    if host.is_empty() {
+        return None;
+    }
+    let word = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_');
+    (0..line.len().saturating_sub(host.len())).find_map(|at| {
+        if !line[at..].starts_with(host) || (at > 0 && word(&line[at - 1])) {
+            return None;
+        }
+        let rest = line[at + host.len()..].strip_prefix(b":")?;
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || digits > 5 || rest.get(digits).is_some_and(word) {
+            return None;
+        }
+        std::str::from_utf8(&rest[..digits])
+            .ok()?
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+    })
+}
+
 /// The first port (and its host, when written next to it) in a line, in any common spelling.
 pub fn find_port(line: &[u8]) -> Option<(Option<String>, u16)> {
     for re in PORT_PATTERNS.iter() {
@@ -1279,6 +1380,7 @@ mod tests {
                 && SUBPROCESS_PROGRAM.is_some()
                 && OPTIONAL_NOTICE.is_some()
                 && OTHER_PYTHON_NOTICE.is_some()
+                && FETCH_URL.is_some()
         );
     }
 
@@ -1445,6 +1547,18 @@ mod tests {
         );
         assert_eq!(strip_service_prefix(b"| header |"), b"| header |");
         assert_eq!(strip_service_prefix(b"x||y"), b"x||y");
+        assert_eq!(
+            strip_error_glyph(" ⨯ Error: API_URL is not set".as_bytes()),
+            b"Error: API_URL is not set"
+        );
+        assert_eq!(
+            strip_error_glyph(" ⨯ TypeError: fetch failed".as_bytes()),
+            b"TypeError: fetch failed"
+        );
+        let kept = " ✘ Container app-db-1   Error".as_bytes();
+        assert_eq!(strip_error_glyph(kept), kept);
+        let kept = " ⨯ Failed to start server".as_bytes();
+        assert_eq!(strip_error_glyph(kept), kept);
         let got = classifier().classify_text(
             "web-1  | /bin/sh: 1: exec: gunicorn: not found\nweb-1 exited with code 127\n",
         );
@@ -1715,5 +1829,45 @@ mod tests {
             got[0].facts.get("module"),
             Some(&Fact::Text("torch".into()))
         );
+    }
+
+    #[test]
+    fn a_network_failure_takes_the_host_it_was_fetching_and_the_port_written_after_that_host() {
+        let c = classifier();
+        let fetch = "Downloading: \"https://huggingface.co/lllyasviel/misc/resolve/main/x.pth\" to /m/x.pth\n\nTraceback (most recent call last):\n  File \"/app/x.py\", line 1, in <module>\n    f()\nurllib.error.URLError: <urlopen error [Errno 11001] getaddrinfo failed>\n";
+        let got = c.classify_text(fetch);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::NetworkError);
+        assert_eq!(
+            got[0].facts.get("host"),
+            Some(&Fact::Text("huggingface.co".into()))
+        );
+        let mongo = "error: MongooseServerSelectionError: getaddrinfo ENOTFOUND mongodb\n    servers: Map(1) { 'mongodb:27017' => [ServerDescription] },\n";
+        let got = c.classify_text(mongo);
+        assert_eq!(got[0].facts.port(), Some(27017), "{got:?}");
+        assert_eq!(
+            port_after_host(b"'xmongodb:1' 'mongodb:27017'", b"mongodb"),
+            Some(27017)
+        );
+        assert_eq!(port_after_host(b"mongodb:27017x", b"mongodb"), None);
+    }
+
+    #[test]
+    fn a_package_named_as_pip_spells_it_and_as_python_imports_it_is_one_failure() {
+        let c = classifier();
+        let text = "comfyui-frontend-package is not installed. Please install the updated requirements.txt\nTraceback (most recent call last):\n  File \"/app/main.py\", line 1, in <module>\n    import comfyui_frontend_package\nModuleNotFoundError: No module named 'comfyui_frontend_package'\n";
+        let got = c.classify_text(text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        assert!(same_fact(
+            "module",
+            &Fact::Text("Foo.Bar-baz".into()),
+            &Fact::Text("foo_bar_baz".into())
+        ));
+        assert!(!same_fact(
+            "path",
+            &Fact::Text("a-b".into()),
+            &Fact::Text("a_b".into())
+        ));
     }
 }
