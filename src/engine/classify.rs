@@ -86,7 +86,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bhost=['\x22]?(?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\])['\x22]?,\s*port=(?P<port>\d{1,5})\b",
         r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.])",
         r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
-        r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22]?(?P<port>\d{1,5})\b",
+        r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
         r"(?i)\b(?:https?|ajp|h2c?)(?:-[a-z]+)*-(?P<port>\d{2,5})\b(?:$|[^\d.-])",
         r"(?:^|[\s(\['\x22=,/>])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|null|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
@@ -233,6 +233,57 @@ fn strip_service_prefix(t: &[u8]) -> &[u8] {
         None => &t[i + 1..],
         Some(b' ') => &t[i + 2..],
         Some(_) => t,
+    }
+}
+
+/// Tags a runner puts before each line of a program's output, lowercase or an index: concurrently's
+/// `[api] ` and `[0] `, process-compose's `[db       ] `, a launcher's `[entrypoint] `. A tag that is a
+/// log level (`[error]`, `[info]`) or one the rules name (`[nodemon]`, `[vite]`) stays.
+fn strip_runner_tag(t: &[u8]) -> &[u8] {
+    let Some(rest) = t.strip_prefix(b"[") else {
+        return t;
+    };
+    let name_len = rest
+        .iter()
+        .take(40)
+        .take_while(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.' | b':')
+        })
+        .count();
+    let name = &rest[..name_len];
+    let pad = rest[name_len..].iter().take_while(|b| **b == b' ').count();
+    let after = &rest[name_len + pad..];
+    let Some(body) = after.strip_prefix(b"] ") else {
+        return t;
+    };
+    let index = !name.is_empty() && name.iter().all(u8::is_ascii_digit);
+    let word = name.first().is_some_and(u8::is_ascii_lowercase) && !name.contains(&b':');
+    const KEPT: &[&[u8]] = &[
+        b"error",
+        b"err",
+        b"info",
+        b"notice",
+        b"debug",
+        b"warn",
+        b"warning",
+        b"crit",
+        b"critical",
+        b"alert",
+        b"emerg",
+        b"fatal",
+        b"trace",
+        b"verbose",
+        b"success",
+        b"fail",
+        b"failed",
+        b"ok",
+        b"nodemon",
+        b"vite",
+    ];
+    if (index || word) && !KEPT.contains(&name) {
+        body
+    } else {
+        t
     }
 }
 
@@ -636,7 +687,10 @@ impl LineStream {
         self.line_no += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let clean = strip_ansi(line);
-        let t = strip_error_glyph(strip_service_prefix(cut(&clean, MAX_MATCH_BYTES)));
+        let t = strip_error_glyph(strip_runner_tag(strip_service_prefix(cut(
+            &clean,
+            MAX_MATCH_BYTES,
+        ))));
         let analysis = self.c.analyse(t);
 
         if self.block.is_some() {
@@ -1555,6 +1609,22 @@ mod tests {
             strip_error_glyph(" ⨯ TypeError: fetch failed".as_bytes()),
             b"TypeError: fetch failed"
         );
+        assert_eq!(
+            strip_runner_tag(b"[api]       throw er;"),
+            b"      throw er;"
+        );
+        assert_eq!(strip_runner_tag(b"[db       ] 12:30 INF x"), b"12:30 INF x");
+        assert_eq!(strip_runner_tag(b"[0] Error: x"), b"Error: x");
+        for kept in [
+            &b"[error] boom"[..],
+            b"[nodemon] app crashed",
+            b"[15:41:05] x",
+            b"[PM2] Done",
+            b"[api]x",
+            b"[4120:0x6b3c000] heap",
+        ] {
+            assert_eq!(strip_runner_tag(kept), kept);
+        }
         let kept = " ✘ Container app-db-1   Error".as_bytes();
         assert_eq!(strip_error_glyph(kept), kept);
         let kept = " ⨯ Failed to start server".as_bytes();
