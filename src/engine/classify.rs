@@ -1085,7 +1085,15 @@ impl LineStream {
             strength = Strength::Strong;
             facts.insert("path", Fact::Text(path));
         }
-        if error_type == ErrorType::PortConflict
+        // A bind failure that names no port is about the port just announced; so is a refusal to
+        // let the service have a port ("You don't have permission to access that port", WinError
+        // 10013 after `--port 8000`).
+        let about_a_port = error_type == ErrorType::PortConflict
+            || (error_type == ErrorType::PermissionDenied
+                && ["port", "forbidden by its access permissions"]
+                    .iter()
+                    .any(|w| root.text.to_ascii_lowercase().contains(w)));
+        if about_a_port
             && facts.port().is_none()
             && let Some((host, port)) = self.announced_port(block.first_line)
         {
