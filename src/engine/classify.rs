@@ -173,6 +173,14 @@ static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// A line saying which settings file is being read, whatever its extension (`Loading settings from
+/// deforum_settings.txt`).
+static SETTINGS_FROM: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r#"(?i)\b(?:load(?:ing|ed)?|read(?:ing)?|parsing|using) (?:the )?(?:settings|config(?:uration)?|options|preferences)(?: file)? (?:from|at) ['"]?(?P<path>[^\s'"]+?)['"]?\.?$"#,
+    )
+});
+
 /// The program a subprocess call in a frame's code line starts, for a "file not found" that names none
 /// (`subprocess.check_output(["git", "rev-parse", "HEAD"])`, `spawn('ffmpeg', args)`).
 static SUBPROCESS_PROGRAM: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -1126,7 +1134,10 @@ impl LineStream {
             .find_map(|l| capture_text(&CONFIG_PATH, l.text.as_bytes(), "path"))
             .or_else(|| {
                 self.recent_before(block.first_line, RECENT_PORT_LINES)
-                    .find_map(|line| capture_text(&CONFIG_PATH, line, "path"))
+                    .find_map(|line| {
+                        capture_text(&CONFIG_PATH, line, "path")
+                            .or_else(|| capture_text(&SETTINGS_FROM, line, "path"))
+                    })
             })
     }
 
@@ -1216,7 +1227,14 @@ impl LineStream {
         // The same failure again, or told again naming more or less of it ("Port 8080 is not open
         // on localhost" … "Could not start Firestore Emulator, port taken"): same type, and no fact
         // that differs.
-        let same = p.incident.error_type == incident.error_type
+        // A refused login told twice: Hugging Face answers a bad token with a 401 (read as access
+        // not granted) and then, in the same message, "Invalid username or password." (read as
+        // configuration). One failure, typed by what came first.
+        let auth_retold = p.quiet_lines <= 3
+            && [p.incident.rule_id.as_deref(), incident.rule_id.as_deref()]
+                .iter()
+                .all(|id| matches!(id, Some("access_not_granted" | "password_auth_failed")));
+        let same = (p.incident.error_type == incident.error_type || auth_retold)
             && incident.facts.0.iter().all(|(k, v)| {
                 p.incident
                     .facts
@@ -1443,6 +1461,7 @@ mod tests {
                 && OPTIONAL_NOTICE.is_some()
                 && OTHER_PYTHON_NOTICE.is_some()
                 && FETCH_URL.is_some()
+                && SETTINGS_FROM.is_some()
         );
     }
 
