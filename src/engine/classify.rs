@@ -245,9 +245,16 @@ fn strip_service_prefix(t: &[u8]) -> &[u8] {
 }
 
 /// Tags a runner puts before each line of a program's output, lowercase or an index: concurrently's
-/// `[api] ` and `[0] `, process-compose's `[db       ] `, a launcher's `[entrypoint] `. A tag that is a
-/// log level (`[error]`, `[info]`) or one the rules name (`[nodemon]`, `[vite]`) stays.
+/// `[api] ` and `[0] `, process-compose's `[db       ] `, a launcher's `[entrypoint] `, A1111's `*** `.
+/// A tag that is a log level (`[error]`, `[info]`) or one the rules name (`[nodemon]`, `[vite]`) stays.
 fn strip_runner_tag(t: &[u8]) -> &[u8] {
+    // A1111 prints an extension's failure report with `*** ` before every line; a banner framed by
+    // stars on both sides (`*** FATAL CONFIG FILE ERROR ***`) is not that.
+    if let Some(body) = t.strip_prefix(b"*** ")
+        && !t.trim_ascii_end().ends_with(b"***")
+    {
+        return body;
+    }
     let Some(rest) = t.strip_prefix(b"[") else {
         return t;
     };
@@ -1642,6 +1649,9 @@ mod tests {
         );
         assert_eq!(strip_runner_tag(b"[db       ] 12:30 INF x"), b"12:30 INF x");
         assert_eq!(strip_runner_tag(b"[0] Error: x"), b"Error: x");
+        assert_eq!(strip_runner_tag(b"***   File \"x.py\""), b"  File \"x.py\"");
+        let banner = &b"*** FATAL CONFIG FILE ERROR (Redis 7.4.1) ***"[..];
+        assert_eq!(strip_runner_tag(banner), banner);
         for kept in [
             &b"[error] boom"[..],
             b"[nodemon] app crashed",
