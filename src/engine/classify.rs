@@ -449,8 +449,13 @@ fn is_python_chain_marker(t: &[u8]) -> bool {
 }
 
 fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
+
+/// "Python" in an ordinary line, found with a prebuilt searcher: every ordinary line is looked at for
+/// `OTHER_PYTHON_NOTICE`, so the cheap test comes first.
+static PYTHON_WORD: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"ython"));
 
 /// Lines that continue any block: indentation, frames, chains, error-object braces, PowerShell's
 /// `At line:` / `+ CategoryInfo`, Node's `Node.js v20` footer, Rust's `note:`.
@@ -750,7 +755,7 @@ impl LineStream {
             }
             self.recent_next = (self.recent_next + 1) % RECENT_PORT_LINES;
             if !self.other_python_noticed
-                && (memchr_find(t, b"ython") || memchr_find(t, b"YTHON"))
+                && (PYTHON_WORD.find(t).is_some() || t.starts_with(b"INCOMPATIBLE PYTHON"))
                 && OTHER_PYTHON_NOTICE.as_ref().is_some_and(|r| r.is_match(t))
             {
                 self.other_python_noticed = true;
