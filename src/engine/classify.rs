@@ -1110,9 +1110,10 @@ impl LineStream {
         // 10013 after `--port 8000`).
         let about_a_port = error_type == ErrorType::PortConflict
             || (error_type == ErrorType::PermissionDenied
-                && ["port", "forbidden by its access permissions"]
+                && (["port", "forbidden by its access permissions"]
                     .iter()
-                    .any(|w| root.text.to_ascii_lowercase().contains(w)));
+                    .any(|w| root.text.to_ascii_lowercase().contains(w))
+                    || root.text.trim().eq_ignore_ascii_case("permission denied")));
         if about_a_port
             && facts.port().is_none()
             && let Some((host, port)) = self.announced_port(block.first_line)
