@@ -966,7 +966,27 @@ impl LineStream {
         let (mut error_type, root, rule_id, mut strength) = match best {
             Some(l) if !fatal_without_cause => {
                 let r = &rules[l.rule.unwrap_or(0)];
-                (r.error_type, l, Some(r.id.clone()), strength)
+                // Only a consequence ("Application startup failed. Exiting.") after bare error lines:
+                // the words of those lines may say what failed ("MODEL_DIR=… does not exist").
+                let hinted = (strength == Strength::Consequence
+                    && r.error_type == ErrorType::ProcessFailed)
+                    .then(|| {
+                        let weak: Vec<&BlockLine> = block
+                            .lines
+                            .iter()
+                            .filter(|b| b.rule.is_some_and(|i| rules[i].role == Role::Weak))
+                            .collect();
+                        let first = *weak.first()?;
+                        self.c
+                            .hinted_type(weak.iter().map(|b| b.text.as_str()))
+                            .filter(|(t, _)| *t != ErrorType::ProcessFailed)
+                            .map(|(t, id)| (t, first, id.to_string()))
+                    })
+                    .flatten();
+                match hinted {
+                    Some((t, weak_root, id)) => (t, weak_root, Some(id), strength),
+                    None => (r.error_type, l, Some(r.id.clone()), strength),
+                }
             }
             _ if block.kind.is_fatal() => {
                 let root = self.fatal_root_line(&block)?;
@@ -1304,6 +1324,31 @@ impl LineStream {
                     || announcement_then_cause
                     || causeless_crash_then_cause =>
             {
+                // A bare error line, then only "it failed" (a consequence): the hints on the bare
+                // line may say what failed; then that line stays the incident.
+                let hinted = (p.strength == Strength::Weak
+                    && strength == Strength::Consequence
+                    && incident.error_type == ErrorType::ProcessFailed)
+                    .then(|| {
+                        self.c
+                            .hinted_type(p.incident.context.iter().map(String::as_str))
+                            .filter(|(t, _)| *t != ErrorType::ProcessFailed)
+                    })
+                    .flatten();
+                if let Some((t, id)) = hinted {
+                    p.incident.error_type = t;
+                    p.incident.rule_id = Some(id.to_string());
+                    p.strength = Strength::Consequence;
+                    if let Some(code) = incident.facts.get("exit_code") {
+                        p.incident.facts.fill("exit_code", code.clone());
+                    }
+                    let room = MAX_CONTEXT_LINES.saturating_sub(p.incident.context.len());
+                    p.incident
+                        .context
+                        .extend(incident.context.into_iter().take(room));
+                    p.quiet_lines = 0;
+                    return;
+                }
                 let mut context = std::mem::take(&mut p.incident.context);
                 context.extend(incident.context.iter().cloned());
                 context.truncate(MAX_CONTEXT_LINES);
@@ -1982,5 +2027,24 @@ mod tests {
             &Fact::Text("a-b".into()),
             &Fact::Text("a_b".into())
         ));
+    }
+
+    #[test]
+    fn a_bare_error_line_then_only_it_failed_takes_its_kind_from_the_bare_line() {
+        let c = classifier();
+        let bare = "2026-11-28 18:00:01 | ERROR | api.models:load:44 - MODEL_DIR=/models/x does not exist or is empty";
+        let failed = "ERROR:    Application startup failed. Exiting.";
+        for text in [
+            format!("{bare}\n{failed}\n"),
+            format!("{bare}\nINFO:     Shutting down\n{failed}\n"),
+        ] {
+            let got = c.classify_text(&text);
+            assert_eq!(got.len(), 1, "{got:?}");
+            assert_eq!(got[0].error_type, ErrorType::ConfigInvalid, "{text}");
+            assert_eq!(got[0].line, 1);
+        }
+        // Without words that name a kind, the consequence stays a crash.
+        let got = c.classify_text(&format!("2026-11-28 18:00:01 | ERROR | boom\n{failed}\n"));
+        assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
     }
 }
