@@ -452,6 +452,10 @@ fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(hay, needle).is_some()
 }
 
+/// A line introducing other options ("💡  Alternatively you could install one of these drivers:").
+static ALTERNATIVES_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"lternatively"));
+
 /// "Python" in an ordinary line, found with a prebuilt searcher: every ordinary line is looked at for
 /// `OTHER_PYTHON_NOTICE`, so the cheap test comes first.
 static PYTHON_WORD: LazyLock<memchr::memmem::Finder<'static>> =
@@ -553,6 +557,7 @@ impl Classifier {
             recent: Vec::new(),
             recent_next: 0,
             other_python_noticed: false,
+            in_alternatives: false,
         }
     }
 
@@ -686,6 +691,8 @@ pub struct LineStream {
     /// The output said this Python is not the one the program is made for (see
     /// `OTHER_PYTHON_NOTICE`).
     other_python_noticed: bool,
+    /// Inside an indented list of alternatives (see `ALTERNATIVES_FINDER`).
+    in_alternatives: bool,
 }
 
 /// How far back an announced port still explains a port conflict that names none.
@@ -711,6 +718,14 @@ impl LineStream {
             &clean,
             MAX_MATCH_BYTES,
         ))));
+        // Under "Alternatively you could install one of these drivers:", the indented list says what
+        // else could have been used and why it was not; it is not this failure.
+        if self.in_alternatives {
+            if is_indented(t) && !is_blank(t) {
+                return;
+            }
+            self.in_alternatives = false;
+        }
         let analysis = self.c.analyse(t);
 
         if self.block.is_some() {
@@ -754,6 +769,9 @@ impl LineStream {
                 slot.1.extend_from_slice(t);
             }
             self.recent_next = (self.recent_next + 1) % RECENT_PORT_LINES;
+            if ALTERNATIVES_FINDER.find(t).is_some() && t.trim_ascii_end().ends_with(b":") {
+                self.in_alternatives = true;
+            }
             if !self.other_python_noticed
                 && (PYTHON_WORD.find(t).is_some() || t.starts_with(b"INCOMPATIBLE PYTHON"))
                 && OTHER_PYTHON_NOTICE.as_ref().is_some_and(|r| r.is_match(t))
@@ -2046,5 +2064,19 @@ mod tests {
         // Without words that name a kind, the consequence stays a crash.
         let got = c.classify_text(&format!("2026-11-28 18:00:01 | ERROR | boom\n{failed}\n"));
         assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
+    }
+
+    #[test]
+    fn a_list_of_alternatives_is_not_the_failure() {
+        let c = classifier();
+        let text = "Unable to pick a default driver. Here is what was considered:\n    - docker: Not healthy: permission denied while trying to connect to the Docker daemon socket\nAlternatively you could install one of these drivers:\n    - kvm2: Not installed: exec: \"virsh\": executable file not found in $PATH\n\nExiting due to DRV_NOT_HEALTHY\n";
+        let got = c.classify_text(text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::PermissionDenied);
+        // Without the header the same indented line is read.
+        let got = c.classify_text(
+            "    - kvm2: Not installed: exec: \"virsh\": executable file not found in $PATH\n",
+        );
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
     }
 }
