@@ -86,6 +86,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bhost=['\x22]?(?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\])['\x22]?,\s*port=(?P<port>\d{1,5})\b",
         r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.])",
         r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
+        r"(?i)\bconnection (?:failed|refused|error|timed out)(?: to)?:? (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
         r"(?i)\b(?:https?|ajp|h2c?)(?:-[a-z]+)*-(?P<port>\d{2,5})\b(?:$|[^\d.-])",
@@ -1523,7 +1524,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 10);
+        assert_eq!(PORT_PATTERNS.len(), 11);
     }
 
     #[test]
@@ -1566,6 +1567,11 @@ mod tests {
     #[test]
     fn ports_in_every_spelling() {
         let cases: &[(&str, u16, Option<&str>)] = &[
+            (
+                "[error] [net] TCP connection failed: loki:3100 (Connection refused)",
+                3100,
+                Some("loki"),
+            ),
             (
                 "Error: listen EADDRINUSE: address already in use :::3000",
                 3000,
