@@ -770,7 +770,7 @@ impl LineStream {
                 slot.1.extend_from_slice(t);
             }
             self.recent_next = (self.recent_next + 1) % RECENT_PORT_LINES;
-            if ALTERNATIVES_FINDER.find(t).is_some() && t.trim_ascii_end().ends_with(b":") {
+            if t.trim_ascii_end().ends_with(b":") && ALTERNATIVES_FINDER.find(t).is_some() {
                 self.in_alternatives = true;
             }
             if !self.other_python_noticed
