@@ -87,6 +87,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.])",
         r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bconnection (?:failed|refused|error|timed out)(?: to)?:? (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
+        r#"(?i)\(\s*['"](?P<host>localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]\s*,\s*(?P<port>\d{2,5})\s*,\s*\w+\s*="#,
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
         r"(?i)\b(?:https?|ajp|h2c?)(?:-[a-z]+)*-(?P<port>\d{2,5})\b(?:$|[^\d.-])",
@@ -173,6 +174,10 @@ static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r#"(?i)(?:^|[\s"'(=\[`]|classpath\*?:/?)(?P<path>(?:[a-z]:)?[\w./\\~-]*[\w-]\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties)|(?:[a-z]:)?[\w./\\~-]*(?:config|rc)[\w.-]*\.(?:js|cjs|mjs|ts))(?:$|[^\w./\\-])"#,
     )
 });
+
+/// npm's own line for the path an operation failed on.
+static NPM_PATH: LazyLock<Option<Regex>> =
+    LazyLock::new(|| build_bytes_regex(r"^npm (?:ERR!|error) path (?P<path>\S+)$"));
 
 /// A line saying which settings file is being read, whatever its extension (`Loading settings from
 /// deforum_settings.txt`).
@@ -1057,6 +1062,19 @@ impl LineStream {
                 }
             }
         }
+        // The rule named the host: the port written right after it (`addr=cache:6379`, `'mongodb:27017'`
+        // in a driver's server map) beats the first port on the line (the DNS server's `127.0.0.11:53`).
+        if wants_port(error_type)
+            && facts.port().is_none()
+            && let Some(Fact::Text(host)) = facts.get("host").cloned()
+            && let Some(port) = std::iter::once(root)
+                .chain(block.lines.iter())
+                .map(|l| l.raw.as_deref().unwrap_or(l.text.as_bytes()))
+                .filter(|raw| !is_frame(raw))
+                .find_map(|raw| port_after_host(raw, host.as_bytes()))
+        {
+            facts.insert("port", Fact::Int(i64::from(port)));
+        }
         if wants_port(error_type) {
             let candidates = std::iter::once(root).chain(block.lines.iter());
             for l in candidates {
@@ -1080,19 +1098,6 @@ impl LineStream {
                 }
             }
         }
-        // The host is known but no line gave its port in a common spelling: `'mongodb:27017'` in a
-        // driver's server map, `db:5432` in a DSN echoed without a scheme.
-        if wants_port(error_type)
-            && facts.port().is_none()
-            && let Some(Fact::Text(host)) = facts.get("host").cloned()
-            && let Some(port) = std::iter::once(root)
-                .chain(block.lines.iter())
-                .map(|l| l.raw.as_deref().unwrap_or(l.text.as_bytes()))
-                .filter(|raw| !is_frame(raw))
-                .find_map(|raw| port_after_host(raw, host.as_bytes()))
-        {
-            facts.insert("port", Fact::Int(i64::from(port)));
-        }
         // An exit status that is all we know still says something: 127 (and cmd's 9009) is the
         // shell's "command not found", 126 its "found but not executable".
         if error_type == ErrorType::ProcessFailed && strength == Strength::Consequence {
@@ -1106,6 +1111,16 @@ impl LineStream {
         // program is made for: the environment's interpreter is what to change.
         if self.other_python_noticed && rule_id.as_deref() == Some("pip_no_matching_distribution") {
             error_type = ErrorType::VirtualEnvError;
+        }
+        // npm says which path it could not write on a line of its own (`npm error path /home/ana/.npm/…`).
+        if error_type == ErrorType::PermissionDenied
+            && facts.get("path").is_none()
+            && let Some(path) = block
+                .lines
+                .iter()
+                .find_map(|l| capture_text(&NPM_PATH, l.text.as_bytes(), "path"))
+        {
+            facts.insert("path", Fact::Text(path));
         }
         // A failed fetch that names no host: the URL a line just before said it was fetching.
         if error_type == ErrorType::NetworkError
@@ -1524,7 +1539,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 11);
+        assert_eq!(PORT_PATTERNS.len(), 12);
     }
 
     #[test]
@@ -1539,6 +1554,7 @@ mod tests {
                 && OTHER_PYTHON_NOTICE.is_some()
                 && FETCH_URL.is_some()
                 && SETTINGS_FROM.is_some()
+                && NPM_PATH.is_some()
         );
     }
 
