@@ -675,6 +675,17 @@ fn same_fact(key: &str, a: &Fact, b: &Fact) -> bool {
     }
 }
 
+/// The kind the hints name over bare error lines that only "it failed" followed (a consequence such as
+/// "Application startup failed. Exiting."): only a kind other than a crash says more than the
+/// consequence does. Used for such lines in one block and for a held bare line.
+fn kind_before_consequence<'c, 'a>(
+    c: &'c Classifier,
+    lines: impl IntoIterator<Item = &'a str>,
+) -> Option<(ErrorType, &'c str)> {
+    c.hinted_type(lines)
+        .filter(|(t, _)| *t != ErrorType::ProcessFailed)
+}
+
 fn says_retrying(incident: &Incident) -> bool {
     RETRYING
         .as_ref()
@@ -1001,9 +1012,7 @@ impl LineStream {
                             .filter(|b| b.rule.is_some_and(|i| rules[i].role == Role::Weak))
                             .collect();
                         let first = *weak.first()?;
-                        self.c
-                            .hinted_type(weak.iter().map(|b| b.text.as_str()))
-                            .filter(|(t, _)| *t != ErrorType::ProcessFailed)
+                        kind_before_consequence(&self.c, weak.iter().map(|b| b.text.as_str()))
                             .map(|(t, id)| (t, first, id.to_string()))
                     })
                     .flatten();
@@ -1163,11 +1172,12 @@ impl LineStream {
         // let the service have a port ("You don't have permission to access that port", WinError
         // 10013 after `--port 8000`).
         let about_a_port = error_type == ErrorType::PortConflict
-            || (error_type == ErrorType::PermissionDenied
-                && (["port", "forbidden by its access permissions"]
-                    .iter()
-                    .any(|w| root.text.to_ascii_lowercase().contains(w))
-                    || root.text.trim().eq_ignore_ascii_case("permission denied")));
+            || (error_type == ErrorType::PermissionDenied && {
+                let said = root.text.to_ascii_lowercase();
+                said.contains("port")
+                    || said.contains("forbidden by its access permissions")
+                    || said.trim() == "permission denied"
+            });
         if about_a_port
             && facts.port().is_none()
             && let Some((host, port)) = self.announced_port(block.first_line)
@@ -1364,9 +1374,10 @@ impl LineStream {
                     && strength == Strength::Consequence
                     && incident.error_type == ErrorType::ProcessFailed)
                     .then(|| {
-                        self.c
-                            .hinted_type(p.incident.context.iter().map(String::as_str))
-                            .filter(|(t, _)| *t != ErrorType::ProcessFailed)
+                        kind_before_consequence(
+                            &self.c,
+                            p.incident.context.iter().map(String::as_str),
+                        )
                     })
                     .flatten();
                 if let Some((t, id)) = hinted {
