@@ -1006,13 +1006,11 @@ impl LineStream {
                 let hinted = (strength == Strength::Consequence
                     && r.error_type == ErrorType::ProcessFailed)
                     .then(|| {
-                        let weak: Vec<&BlockLine> = block
-                            .lines
-                            .iter()
-                            .filter(|b| b.rule.is_some_and(|i| rules[i].role == Role::Weak))
-                            .collect();
-                        let first = *weak.first()?;
-                        kind_before_consequence(&self.c, weak.iter().map(|b| b.text.as_str()))
+                        let is_weak =
+                            |b: &&BlockLine| b.rule.is_some_and(|i| rules[i].role == Role::Weak);
+                        let first = block.lines.iter().find(is_weak)?;
+                        let weak = block.lines.iter().filter(is_weak);
+                        kind_before_consequence(&self.c, weak.map(|b| b.text.as_str()))
                             .map(|(t, id)| (t, first, id.to_string()))
                     })
                     .flatten();
@@ -1490,8 +1488,8 @@ fn port_after_host(line: &[u8], host: &[u8]) -> Option<u16> {
         return None;
     }
     let word = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_');
-    (0..line.len().saturating_sub(host.len())).find_map(|at| {
-        if !line[at..].starts_with(host) || (at > 0 && word(&line[at - 1])) {
+    memchr::memmem::find_iter(line, host).find_map(|at| {
+        if at > 0 && word(&line[at - 1]) {
             return None;
         }
         let rest = line[at + host.len()..].strip_prefix(b":")?;
