@@ -84,7 +84,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\b[a-z][a-z0-9+.-]*://(?:[^@/\s]+@)?(?P<host>\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(?P<port>\d{1,5})\b",
         r"(?i)\bhost (?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bhost=['\x22]?(?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\])['\x22]?,\s*port=(?P<port>\d{1,5})\b",
-        r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.])",
+        r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.]|\.(?:\s|$))",
         r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bconnection (?:failed|refused|error|timed out)(?: to)?:? (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
         r#"(?i)\(\s*['"](?P<host>localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]\s*,\s*(?P<port>\d{2,5})\s*,\s*\w+\s*="#,
@@ -192,6 +192,15 @@ static SETTINGS_FROM: LazyLock<Option<Regex>> = LazyLock::new(|| {
 static SUBPROCESS_PROGRAM: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
         r#"\b(?:Popen|check_output|check_call|run|call|spawn|spawnSync|execFile|execFileSync)\(\s*\[?\s*["'](?P<command>[A-Za-z][\w.+-]*)["']"#,
+    )
+});
+
+/// An ordinary line setting the service's own port as a key and value (TGI's `Args { … port: 8080,`,
+/// vLLM's `Namespace(… port=8000 …)`, a command line's `--port 7860`): a port conflict that names no
+/// port, with no port announced just before it, is about this one. `master_port: 29500` is not it.
+static CONFIGURED_PORT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r#"(?:^|[\s,({'"])(?:--)?(?:server[_-])?port['"]?(?:\s*[=:]\s*|\s+)(?P<port>\d{2,5})\b"#,
     )
 });
 
@@ -467,6 +476,10 @@ static ALTERNATIVES_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
 static PYTHON_WORD: LazyLock<memchr::memmem::Finder<'static>> =
     LazyLock::new(|| memchr::memmem::Finder::new(b"ython"));
 
+/// "port" in an ordinary line, the cheap test before `CONFIGURED_PORT`.
+static PORT_WORD: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"port"));
+
 /// Lines that continue any block: indentation, frames, chains, error-object braces, PowerShell's
 /// `At line:` / `+ CategoryInfo`, Node's `Node.js v20` footer, Rust's `note:`.
 fn is_generic_continuation(t: &[u8]) -> bool {
@@ -564,6 +577,7 @@ impl Classifier {
             recent_next: 0,
             other_python_noticed: false,
             in_alternatives: false,
+            configured_port: None,
         }
     }
 
@@ -710,6 +724,8 @@ pub struct LineStream {
     other_python_noticed: bool,
     /// Inside an indented list of alternatives (see `ALTERNATIVES_FINDER`).
     in_alternatives: bool,
+    /// The port an ordinary line last set for the service (see `CONFIGURED_PORT`).
+    configured_port: Option<u16>,
 }
 
 /// How far back an announced port still explains a port conflict that names none.
@@ -794,6 +810,13 @@ impl LineStream {
                 && OTHER_PYTHON_NOTICE.as_ref().is_some_and(|r| r.is_match(t))
             {
                 self.other_python_noticed = true;
+            }
+            if PORT_WORD.find(t).is_some()
+                && let Some(port) = capture_text(&CONFIGURED_PORT, t, "port")
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .filter(|&p| p > 0)
+            {
+                self.configured_port = Some(port);
             }
             // An error the service outlived (a bare error line, or one it said it would retry):
             // once it announces itself ready, that was no startup failure.
@@ -1064,8 +1087,19 @@ impl LineStream {
                 capture_facts(&rules[id], raw, &mut more);
                 if rules[id].error_type == error_type {
                     facts.fill_from(&more);
-                } else if let Some(code) = more.get("exit_code") {
-                    facts.fill("exit_code", code.clone());
+                    continue;
+                }
+                // Another kind's rule on the root line itself still read where it happened
+                // (`connection to server at "postgres" …, port 5432` under "database does not exist").
+                let lent: &[&str] = if l.no == root.no {
+                    &["exit_code", "host", "port"]
+                } else {
+                    &["exit_code"]
+                };
+                for key in lent {
+                    if let Some(v) = more.get(key) {
+                        facts.fill(key, v.clone());
+                    }
                 }
             }
         }
@@ -1184,6 +1218,12 @@ impl LineStream {
             if let Some(h) = host {
                 facts.fill("host", Fact::Text(h));
             }
+        }
+        if about_a_port
+            && facts.port().is_none()
+            && let Some(port) = self.configured_port
+        {
+            facts.insert("port", Fact::Int(i64::from(port)));
         }
         Some((
             Incident {
@@ -1564,6 +1604,7 @@ mod tests {
                 && FETCH_URL.is_some()
                 && SETTINGS_FROM.is_some()
                 && NPM_PATH.is_some()
+                && CONFIGURED_PORT.is_some()
         );
     }
 
@@ -1586,6 +1627,39 @@ mod tests {
             got[0].facts.port(),
             None,
             "an announcement ten lines back is not trusted"
+        );
+    }
+
+    #[test]
+    fn a_bind_failure_without_a_port_takes_the_port_the_service_was_given() {
+        let c = classifier();
+        let mut log = String::from("Args {\n    master_port: 29500,\n    port: 8080,\n}\n");
+        for i in 0..20 {
+            log.push_str(&format!("loading shard {i}\n"));
+        }
+        log.push_str("thread 'main' panicked at router/src/server.rs:2391:10:\ncalled `Result::unwrap()` on an `Err` value: Os { code: 98, kind: AddrInUse, message: \"Address already in use\" }\n");
+        let got = c.classify_text(&log);
+        assert_eq!(got[0].error_type, ErrorType::PortConflict);
+        assert_eq!(got[0].facts.port(), Some(8080));
+        let other = "master_port: 29500\nOSError: [Errno 98] Address already in use";
+        assert_eq!(
+            c.classify_text(other)[0].facts.port(),
+            None,
+            "another key ending in port is not the service's"
+        );
+    }
+
+    #[test]
+    fn a_failure_on_a_connection_line_keeps_the_server_it_names() {
+        let c = classifier();
+        let got = c.classify_text(
+            "psycopg2.OperationalError: connection to server at \"postgres\" (172.19.0.2), port 5432 failed: FATAL:  database \"openwebui\" does not exist",
+        );
+        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
+        assert_eq!(got[0].facts.port(), Some(5432));
+        assert_eq!(
+            got[0].facts.get("host"),
+            Some(&Fact::Text("postgres".into()))
         );
     }
 
