@@ -88,6 +88,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bconnection (?:failed|refused|error|timed out)(?: to)?:? (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
         r#"(?i)\(\s*['"](?P<host>localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]\s*,\s*(?P<port>\d{2,5})\s*,\s*\w+\s*="#,
+        r"(?i)\baddress = (?P<host>[0-9a-f:.]*[0-9a-f]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*), port = (?P<port>\d{1,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
         r"(?i)\b(?:https?|ajp|h2c?)(?:-[a-z]+)*-(?P<port>\d{2,5})\b(?:$|[^\d.-])",
@@ -171,7 +172,7 @@ static FETCH_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// `load_settings("settings.json")` in a traceback frame, `Loading settings from config.yaml` before it.
 static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r#"(?i)(?:^|[\s"'(=\[`]|classpath\*?:/?)(?P<path>(?:[a-z]:)?[\w./\\~-]*[\w-]\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties)|(?:[a-z]:)?[\w./\\~-]*(?:config|rc)[\w.-]*\.(?:js|cjs|mjs|ts))(?:$|[^\w./\\-])"#,
+        r#"(?i)(?:^|[\s"'(=\[`]|classpath\*?:/?)(?P<path>(?:[a-z]:)?[\w./\\~-]*[\w-]\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties)|(?:[a-z]:)?[\w./\\~-]*(?:config|rc)[\w.-]*\.(?:js|cjs|mjs|ts))(?:$|[^\w./\\-]|\.(?:\s|$))"#,
     )
 });
 
@@ -649,6 +650,10 @@ struct Pending {
     /// The line just before it said what follows is optional or a warning: outlived, too, if the
     /// service then announces itself.
     optional: bool,
+    /// A configuration file named on the line right after it, where a location follows the message
+    /// (wrangler's `✘ [ERROR] Unterminated string` … `    wrangler.toml:5:23:`): the path, should
+    /// the incident turn out to be about configuration.
+    path_after: Option<String>,
 }
 
 impl Pending {
@@ -660,6 +665,7 @@ impl Pending {
             quiet_lines: 0,
             retrying,
             optional: false,
+            path_after: None,
         }
     }
 
@@ -824,10 +830,19 @@ impl LineStream {
                 if !p.retrying && RETRYING.as_ref().is_some_and(|r| r.is_match(t)) {
                     p.retrying = true;
                 }
+                if p.quiet_lines == 0
+                    && p.path_after.is_none()
+                    && p.incident.facts.get("path").is_none()
+                    && !is_blank(t)
+                {
+                    p.path_after = capture_text(&CONFIG_PATH, t, "path");
+                }
                 if p.outlived_if_ready() && READY_LINE.as_ref().is_some_and(|r| r.is_match(t)) {
                     self.pending = None;
                 } else {
-                    if !is_blank(t) {
+                    // An indented line under a failure (an example config, a list) is still its
+                    // explanation, not output that moved on.
+                    if !is_blank(t) && !is_indented(t) {
                         p.quiet_lines += 1;
                     }
                     if p.quiet_lines > MERGE_WINDOW_LINES {
@@ -1502,6 +1517,17 @@ impl LineStream {
                     }
                 }
             }
+            if incident.error_type == ErrorType::ConfigInvalid
+                && incident.facts.get("path").is_none()
+                && let Some(path) = incident
+                    .context
+                    .iter()
+                    .filter(|l| !is_frame(l.as_bytes()))
+                    .find_map(|l| capture_text(&CONFIG_PATH, l.as_bytes(), "path"))
+                    .or(p.path_after)
+            {
+                incident.facts.insert("path", Fact::Text(path));
+            }
             out.push(incident);
         }
     }
@@ -1588,7 +1614,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 12);
+        assert_eq!(PORT_PATTERNS.len(), 13);
     }
 
     #[test]
@@ -1664,8 +1690,47 @@ mod tests {
     }
 
     #[test]
+    fn a_config_error_takes_the_file_named_on_the_line_after_it() {
+        let c = classifier();
+        let got = c.classify_text(
+            "✘ [ERROR] Unterminated string\n\n    wrangler.toml:5:23:\n      5 │ main = \"src/index.ts\n",
+        );
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
+        assert_eq!(
+            got[0].facts.get("path"),
+            Some(&Fact::Text("wrangler.toml".into()))
+        );
+    }
+
+    #[test]
+    fn an_example_printed_under_a_failure_does_not_part_it_from_its_retelling() {
+        let c = classifier();
+        let mut log = String::from(
+            "⚠  firestore: Port 8080 is not open on localhost (127.0.0.1,::1), could not start Firestore Emulator.\n",
+        );
+        for i in 0..14 {
+            log.push_str(&format!("      \"key{i}\": \"value\",\n"));
+        }
+        log.push_str("i  emulators: Shutting down emulators.\nError: Could not start Firestore Emulator, port taken.\n");
+        let got = c.classify_text(&log);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].facts.port(), Some(8080));
+    }
+
+    #[test]
     fn ports_in_every_spelling() {
         let cases: &[(&str, u16, Option<&str>)] = &[
+            (
+                "SocketException: Failed to create server socket (OS Error: Address already in use, errno = 98), address = 0.0.0.0, port = 8080",
+                8080,
+                Some("0.0.0.0"),
+            ),
+            (
+                "redis.exceptions.ConnectionError: Error -3 connecting to redis:6379.",
+                6379,
+                Some("redis"),
+            ),
             (
                 "[error] [net] TCP connection failed: loki:3100 (Connection refused)",
                 3100,
