@@ -1217,13 +1217,15 @@ impl LineStream {
         }
         // A bind failure that names no port is about the port just announced; so is a refusal to
         // let the service have a port ("You don't have permission to access that port", WinError
-        // 10013 after `--port 8000`).
+        // 10013 after `--port 8000`) and a refusal naming nothing at all (actix's bare `Os { code:
+        // 13, kind: PermissionDenied, … }` after "starting HTTP server at 0.0.0.0:80").
         let about_a_port = error_type == ErrorType::PortConflict
             || (error_type == ErrorType::PermissionDenied && {
                 let said = root.text.to_ascii_lowercase();
                 said.contains("port")
                     || said.contains("forbidden by its access permissions")
-                    || said.trim() == "permission denied"
+                    || (facts.get("path").is_none()
+                        && (said.contains("permission denied") || said.contains("eacces")))
             });
         if about_a_port
             && facts.port().is_none()
@@ -1234,7 +1236,7 @@ impl LineStream {
                 facts.fill("host", Fact::Text(h));
             }
         }
-        if about_a_port
+        if error_type == ErrorType::PortConflict
             && facts.port().is_none()
             && let Some(port) = self.configured_port
         {
@@ -1653,6 +1655,24 @@ mod tests {
             got[0].facts.port(),
             None,
             "an announcement ten lines back is not trusted"
+        );
+    }
+
+    #[test]
+    fn a_refusal_naming_nothing_after_a_server_announcement_is_about_its_port() {
+        let c = classifier();
+        let got = c.classify_text(
+            "[INFO  shop_api] starting HTTP server at 0.0.0.0:80\nError: Os { code: 13, kind: PermissionDenied, message: \"Permission denied\" }",
+        );
+        assert_eq!(got[0].error_type, ErrorType::PermissionDenied);
+        assert_eq!(got[0].facts.port(), Some(80));
+        let file = c.classify_text(
+            "starting HTTP server at 0.0.0.0:8080\nError: EACCES: permission denied, open '/srv/app/data/app.db'",
+        );
+        assert_eq!(
+            file[0].facts.port(),
+            None,
+            "a refusal naming a file is about the file"
         );
     }
 
