@@ -1163,10 +1163,15 @@ impl LineStream {
                 _ => {}
             }
         }
-        // pip found no build of a package after the launcher said this Python is not the one the
-        // program is made for: the environment's interpreter is what to change.
-        if self.other_python_noticed && rule_id.as_deref() == Some("pip_no_matching_distribution") {
-            error_type = ErrorType::VirtualEnvError;
+        // After the launcher said this Python is not the one the program is made for, some failures
+        // are the interpreter's (pip finding no build of a package): the rule says which type then.
+        if self.other_python_noticed
+            && let Some(t) = rule_id
+                .as_deref()
+                .and_then(|id| self.c.rule(id))
+                .and_then(|r| r.with_other_python)
+        {
+            error_type = t;
         }
         // npm says which path it could not write on a line of its own (`npm error path /home/ana/.npm/…`).
         if error_type == ErrorType::PermissionDenied
@@ -1359,14 +1364,14 @@ impl LineStream {
         // The same failure again, or told again naming more or less of it ("Port 8080 is not open
         // on localhost" … "Could not start Firestore Emulator, port taken"): same type, and no fact
         // that differs.
-        // A refused login told twice: Hugging Face answers a bad token with a 401 (read as access
-        // not granted) and then, in the same message, "Invalid username or password." (read as
-        // configuration). One failure, typed by what came first.
-        let auth_retold = p.quiet_lines <= 3
-            && [p.incident.rule_id.as_deref(), incident.rule_id.as_deref()]
-                .iter()
-                .all(|id| matches!(id, Some("access_not_granted" | "password_auth_failed")));
-        let same = (p.incident.error_type == incident.error_type || auth_retold)
+        // One failure told in words of two kinds (rules that say they retell each other, like
+        // Hugging Face's 401 and the "Invalid username or password." it appends): typed by what
+        // came first.
+        let retold = p.quiet_lines <= 3
+            && self
+                .c
+                .retell_each_other(p.incident.rule_id.as_deref(), incident.rule_id.as_deref());
+        let same = (p.incident.error_type == incident.error_type || retold)
             && incident.facts.0.iter().all(|(k, v)| {
                 p.incident
                     .facts

@@ -65,6 +65,17 @@ pub struct Rule {
     /// `false` switches a built-in rule off from the user's file.
     #[serde(default = "default_enabled")]
     pub enabled: bool,
+    /// A name shared by rules that tell one failure in different words and of different kinds
+    /// (Hugging Face answers a bad token with a 401, then "Invalid username or password."): two
+    /// incidents a few lines apart whose rules share it are one failure, typed by the first. Empty:
+    /// none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub retells: String,
+    /// The type this rule's failure takes when the output said before it that this Python is not
+    /// the one the program is made for (pip finding no build of a package is then the interpreter's
+    /// fault, not a missing package).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_other_python: Option<ErrorType>,
 }
 
 fn default_priority() -> u8 {
@@ -146,6 +157,10 @@ pub(crate) struct CompiledRule {
     pub(crate) unless: Option<Regex>,
     /// Capture group names that are facts (index, name).
     pub(crate) fact_groups: Vec<(usize, String)>,
+    /// See [`Rule::retells`]; `None` for none.
+    pub(crate) retells: Option<String>,
+    /// See [`Rule::with_other_python`].
+    pub(crate) with_other_python: Option<ErrorType>,
 }
 
 /// The compiled rules plus block markers: build once, then classify any number of streams. Cloning is
@@ -202,6 +217,10 @@ fn compile_rule(rule: &Rule) -> Result<CompiledRule, RuleError> {
         regex,
         unless,
         fact_groups,
+        retells: Some(rule.retells.trim())
+            .filter(|r| !r.is_empty())
+            .map(str::to_string),
+        with_other_python: rule.with_other_python,
     })
 }
 
@@ -313,6 +332,20 @@ impl Classifier {
         }
     }
 
+    /// The active rule (hints included) with this id.
+    pub(crate) fn rule(&self, id: &str) -> Option<&CompiledRule> {
+        self.rules
+            .iter()
+            .chain(self.hints.iter())
+            .find(|r| r.id == id)
+    }
+
+    /// Whether the rules with these ids tell one failure (see [`Rule::retells`]).
+    pub(crate) fn retell_each_other(&self, a: Option<&str>, b: Option<&str>) -> bool {
+        let group = |id: Option<&str>| id.and_then(|id| self.rule(id)?.retells.as_deref());
+        matches!((group(a), group(b)), (Some(x), Some(y)) if x == y)
+    }
+
     /// Whether `id` is one of the active [`Role::Hint`] rules.
     pub(crate) fn is_hint(&self, id: &str) -> bool {
         self.hints.iter().any(|h| h.id == id)
@@ -398,6 +431,46 @@ mod tests {
     }
 
     #[test]
+    fn rules_that_retell_one_failure_make_one_incident_typed_by_the_first() {
+        let user = r##"(version: 1, rules: [
+            (id: "vault_sealed", type: network_error, priority: 80,
+             pattern: r#"^vault: server is sealed"#, retells: "vault login"),
+            (id: "vault_token", type: config_invalid, priority: 80,
+             pattern: r#"^vault: permission denied for token"#, retells: "vault login"),
+        ])"##;
+        let (c, problems) = Classifier::with_user_rules(Some(user));
+        assert!(problems.is_empty(), "{problems:?}");
+        let log = "vault: server is sealed\nchecking the token file\nvault: permission denied for token\n";
+        let got = c.classify_text(log);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::NetworkError);
+        let apart = user.replace(r#", retells: "vault login""#, "");
+        let (c, _) = Classifier::with_user_rules(Some(&apart));
+        assert_eq!(
+            c.classify_text(log).len(),
+            2,
+            "without `retells`, two failures"
+        );
+    }
+
+    #[test]
+    fn a_rule_says_what_its_failure_is_after_a_wrong_python_notice() {
+        let (c, _) = Classifier::builtin();
+        let pip = "ERROR: No matching distribution found for torch==2.1.2\n";
+        assert_eq!(
+            c.classify_text(pip)[0].error_type,
+            ErrorType::DependencyMissing
+        );
+        let noticed = format!(
+            "INCOMPATIBLE PYTHON VERSION\n\nThis program is tested with 3.10.6 Python, but you have 3.13.0.\n\n{pip}"
+        );
+        assert_eq!(
+            c.classify_text(&noticed)[0].error_type,
+            ErrorType::VirtualEnvError
+        );
+    }
+
+    #[test]
     fn user_rule_overrides_and_disables_by_id() {
         let builtin = RuleSet::builtin().expect("builtin parses");
         let first = builtin.rules[0].id.clone();
@@ -411,6 +484,8 @@ mod tests {
                 role: Role::Cause,
                 unless: String::new(),
                 enabled: false,
+                retells: String::new(),
+                with_other_python: None,
             }],
         };
         let merged = builtin.clone().merged(user);
