@@ -1133,26 +1133,10 @@ impl LineStream {
         }
         if wants_port(error_type) {
             let candidates = std::iter::once(root).chain(block.lines.iter());
-            for l in candidates {
-                if facts.port().is_some() && facts.get("host").is_some() {
-                    break;
-                }
-                let raw = l.raw.as_deref().unwrap_or(l.text.as_bytes());
-                if is_frame(raw) {
-                    continue;
-                }
-                let Some((host, port)) = find_port(raw) else {
-                    continue;
-                };
-                match facts.port() {
-                    None => facts.insert("port", Fact::Int(i64::from(port))),
-                    Some(known) if known != port => continue,
-                    Some(_) => {}
-                }
-                if let Some(h) = host {
-                    facts.fill("host", Fact::Text(h));
-                }
-            }
+            fill_port_and_host(
+                candidates.map(|l| l.raw.as_deref().unwrap_or(l.text.as_bytes())),
+                &mut facts,
+            );
         }
         // An exit status that is all we know still says something: 127 (and cmd's 9009) is the
         // shell's "command not found", 126 its "found but not executable".
@@ -1509,18 +1493,11 @@ impl LineStream {
                 {
                     incident.error_type = t;
                     incident.rule_id = Some(id.to_string());
-                    if wants_port(t) && incident.facts.port().is_none() {
-                        let found = incident
-                            .context
-                            .iter()
-                            .filter(|l| !is_frame(l.as_bytes()))
-                            .find_map(|l| find_port(l.as_bytes()));
-                        if let Some((host, port)) = found {
-                            incident.facts.insert("port", Fact::Int(i64::from(port)));
-                            if let Some(h) = host {
-                                incident.facts.fill("host", Fact::Text(h));
-                            }
-                        }
+                    if wants_port(t) {
+                        fill_port_and_host(
+                            incident.context.iter().map(String::as_bytes),
+                            &mut incident.facts,
+                        );
                     }
                 }
             }
@@ -1536,6 +1513,31 @@ impl LineStream {
                 incident.facts.insert("path", Fact::Text(path));
             }
             out.push(incident);
+        }
+    }
+}
+
+/// The port (and host) of an incident where a port matters, from the first of `lines` (frames aside)
+/// that names one in any spelling; a host may come from a later line naming the same port. A port
+/// already known stays, and only lines naming it lend a host.
+fn fill_port_and_host<'l>(lines: impl Iterator<Item = &'l [u8]>, facts: &mut Facts) {
+    for raw in lines {
+        if facts.port().is_some() && facts.get("host").is_some() {
+            break;
+        }
+        if is_frame(raw) {
+            continue;
+        }
+        let Some((host, port)) = find_port(raw) else {
+            continue;
+        };
+        match facts.port() {
+            None => facts.insert("port", Fact::Int(i64::from(port))),
+            Some(known) if known != port => continue,
+            Some(_) => {}
+        }
+        if let Some(h) = host {
+            facts.fill("host", Fact::Text(h));
         }
     }
 }
