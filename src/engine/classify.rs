@@ -116,7 +116,7 @@ fn wants_port(t: ErrorType) -> bool {
 /// failed to start. Only looked at while such a bare error line is held.
 static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b",
+        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b|\bserver started\b|\bstartup complete\b|\bversion [\d.]+ running$",
     )
 });
 
@@ -151,6 +151,15 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// A line logged at warning level (`WARN`, `Warning:`, `[warn]`, `level=warn`, glog's `W1129`): a
+/// failure said as a warning that the service then gets past (Kafka's "Graceful shutdown timed out"
+/// before "Kafka Server started") was not why it failed to start.
+static WARNING_LEVEL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r"\bWARN(?:ING)?\b|\bWRN\b|(?:^|\s)Warning:|\[(?i:warn(?:ing)?)\]|(?i:\blevel=warn(?:ing)?\b)|^[\[\s]*W\d{4} ",
+    )
+});
+
 /// A launcher's notice that this Python is not the one the program is made for (Forge's and A1111's
 /// "INCOMPATIBLE PYTHON VERSION ... tested with 3.10.6 Python, but you have 3.13.0"): the program
 /// may still run, but pip then finding no build of a package is the interpreter's fault.
@@ -172,7 +181,7 @@ static FETCH_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// `load_settings("settings.json")` in a traceback frame, `Loading settings from config.yaml` before it.
 static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r#"(?i)(?:^|[\s"'(=\[`]|classpath\*?:/?)(?P<path>(?:[a-z]:)?[\w./\\~-]*[\w-]\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties)|(?:[a-z]:)?[\w./\\~-]*(?:config|rc)[\w.-]*\.(?:js|cjs|mjs|ts))(?:$|[^\w./\\-]|\.(?:\s|$))"#,
+        r#"(?i)(?:^|[\s"'(=\[`]|classpath\*?:/?|\bfile:(?://)?)(?P<path>(?:[a-z]:)?[\w./\\~-]*[\w-]\.(?:json|ya?ml|toml|ini|cfg|conf|env|properties)|(?:[a-z]:)?[\w./\\~-]*(?:config|rc)[\w.-]*\.(?:js|cjs|mjs|ts))(?:$|[^\w./\\-]|\.(?:\s|$))"#,
     )
 });
 
@@ -647,8 +656,8 @@ struct Pending {
     /// The output said it will try again ("retrying in 2s", "Trying again in 2.00 seconds"): if the
     /// service then announces itself, it recovered and this was no startup failure.
     retrying: bool,
-    /// The line just before it said what follows is optional or a warning: outlived, too, if the
-    /// service then announces itself.
+    /// The line just before it said what follows is optional or a warning, or the failure itself
+    /// was logged as a warning: outlived, too, if the service then announces itself.
     optional: bool,
     /// A configuration file named on the line right after it, where a location follows the message
     /// (wrangler's `✘ [ERROR] Unterminated string` … `    wrangler.toml:5:23:`): the path, should
@@ -1330,7 +1339,10 @@ impl LineStream {
     }
 
     fn hold(&mut self, incident: Incident, strength: Strength, out: &mut Vec<Incident>) {
-        let optional = self.announced_optional(incident.first_line);
+        let optional = self.announced_optional(incident.first_line)
+            || WARNING_LEVEL
+                .as_ref()
+                .is_some_and(|r| r.is_match(incident.message.as_bytes()));
         // A crash no rule explained (typed by hints on its message, or not at all).
         let pending_causeless = self.pending.as_ref().is_some_and(|p| {
             p.strength == Strength::Strong
@@ -1640,6 +1652,7 @@ mod tests {
                 && SETTINGS_FROM.is_some()
                 && NPM_PATH.is_some()
                 && CONFIGURED_PORT.is_some()
+                && WARNING_LEVEL.is_some()
         );
     }
 
@@ -1743,6 +1756,21 @@ mod tests {
         let got = c.classify_text(&log);
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].facts.port(), Some(8080));
+    }
+
+    #[test]
+    fn a_failure_logged_as_a_warning_that_the_service_gets_past_is_not_one() {
+        let c = classifier();
+        let warned = "[2026-11-29 10:36:01,002] WARN [RaftManager id=1] Graceful shutdown timed out after 5000ms\n[2026-11-29 10:36:01,402] INFO [KafkaRaftServer nodeId=1] Kafka Server started\n";
+        assert!(c.classify_text(warned).is_empty());
+        let stopped = "[2026-11-29 10:36:01,002] WARN [RaftManager id=1] Graceful shutdown timed out after 5000ms\n";
+        assert_eq!(
+            c.classify_text(stopped).len(),
+            1,
+            "a warning nothing got past is still reported"
+        );
+        let error = "[2026-11-29 10:36:01,002] ERROR [RaftManager id=1] Graceful shutdown timed out after 5000ms\n[2026-11-29 10:36:01,402] INFO [KafkaRaftServer nodeId=1] Kafka Server started\n";
+        assert_eq!(c.classify_text(error).len(), 1, "an error is not a warning");
     }
 
     #[test]
