@@ -210,7 +210,7 @@ static SUBPROCESS_PROGRAM: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// port, with no port announced just before it, is about this one. `master_port: 29500` is not it.
 static CONFIGURED_PORT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r#"(?:^|[\s,({'"])(?:--)?(?:server[_-])?port['"]?(?:\s*[=:]\s*|\s+)(?P<port>\d{2,5})\b"#,
+        r#"(?:^|[\s,({'"])(?:--port[= ]|(?:server[_-])?port['"]?\s*[=:]\s*)(?P<port>\d{2,5})\b"#,
     )
 });
 
