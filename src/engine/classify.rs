@@ -177,6 +177,11 @@ static FETCH_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// The host of a web address on a line.
+static URL_HOST: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(r"(?i)\bhttps?://(?:[^/@\s]*@)?(?P<host>[a-z0-9][\w.-]*\.[a-z]{2,})\b")
+});
+
 /// A configuration file named anywhere near a config_invalid incident that did not say which file:
 /// `load_settings("settings.json")` in a traceback frame, `Loading settings from config.yaml` before it.
 static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -1176,12 +1181,16 @@ impl LineStream {
         {
             facts.insert("path", Fact::Text(path));
         }
-        // A failed fetch that names no host: the URL a line just before said it was fetching.
+        // A failed fetch that names no host in its words: the URL on its own line (`429 Client Error:
+        // Too Many Requests for url: https://huggingface.co/…`), else the URL a line just before said
+        // it was fetching.
         if error_type == ErrorType::NetworkError
             && facts.get("host").is_none()
-            && let Some(host) = self
-                .recent_before(block.first_line, RECENT_PORT_LINES)
-                .find_map(|line| capture_text(&FETCH_URL, line, "host"))
+            && let Some(host) =
+                capture_text(&URL_HOST, root.text.as_bytes(), "host").or_else(|| {
+                    self.recent_before(block.first_line, RECENT_PORT_LINES)
+                        .find_map(|line| capture_text(&FETCH_URL, line, "host"))
+                })
         {
             facts.insert("host", Fact::Text(host));
         }
@@ -1653,6 +1662,7 @@ mod tests {
                 && NPM_PATH.is_some()
                 && CONFIGURED_PORT.is_some()
                 && WARNING_LEVEL.is_some()
+                && URL_HOST.is_some()
         );
     }
 
