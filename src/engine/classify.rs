@@ -88,6 +88,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bto (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bconnection (?:failed|refused|error|timed out)(?: to)?:? (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
         r#"(?i)\(\s*['"](?P<host>localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]\s*,\s*(?P<port>\d{2,5})\s*,\s*\w+\s*="#,
+        r"(?i)(?:^|[\s(:])(?P<host>[a-z][\w.-]*)/<unresolved>:(?P<port>\d{1,5})\b",
         r"(?i)\baddress = (?P<host>[0-9a-f:.]*[0-9a-f]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*), port = (?P<port>\d{1,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
@@ -176,6 +177,10 @@ static FETCH_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"(?i)\b(?:download(?:ing)?|fetch(?:ing)?|clon(?:e|ing)|pull(?:ing)?|get|request(?:ing)?|connect(?:ing)? to)\b.*?\bhttps?://(?:[^/@\s]*@)?(?P<host>[a-z0-9][\w.-]*\.[a-z]{2,})\b",
     )
 });
+
+/// A line saying the service is connecting somewhere.
+static CONNECTING: LazyLock<Option<Regex>> =
+    LazyLock::new(|| build_bytes_regex(r"(?i)\bconnecting\b|\bconnect(?:ion)? to\b"));
 
 /// The host of a web address on a line.
 static URL_HOST: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -1181,6 +1186,21 @@ impl LineStream {
         {
             facts.insert("path", Fact::Text(path));
         }
+        // A refused connection naming no server, just after a line saying where it was connecting
+        // ("connecting to redis at redis://127.0.0.1:6379" … "Connection refused (os error 111)").
+        if error_type == ErrorType::NetworkError
+            && facts.port().is_none()
+            && facts.get("host").is_none()
+            && let Some((host, port)) = self
+                .recent_before(block.first_line, 3)
+                .filter(|line| CONNECTING.as_ref().is_some_and(|r| r.is_match(line)))
+                .find_map(find_port)
+        {
+            facts.insert("port", Fact::Int(i64::from(port)));
+            if let Some(h) = host {
+                facts.insert("host", Fact::Text(h));
+            }
+        }
         // A failed fetch that names no host in its words: the URL on its own line (`429 Client Error:
         // Too Many Requests for url: https://huggingface.co/…`), else the URL a line just before said
         // it was fetching.
@@ -1387,11 +1407,22 @@ impl LineStream {
         // the incident.
         // Only right after it: an ordinary line in between ("restarting") means the cause belongs to
         // something else.
-        let headline_then_cause = p.quiet_lines == 0
-            && p.strength == Strength::Strong
+        // So is a line a rule calls a headline ("Failed to load next.config.mjs"), a line or two
+        // before the cause of another kind.
+        let said_headline = p
+            .incident
+            .rule_id
+            .as_deref()
+            .and_then(|id| self.c.rule(id))
+            .is_some_and(|r| r.headline);
+        let headline_then_cause = p.strength == Strength::Strong
             && strength == Strength::Strong
-            && p.incident.error_type == ErrorType::ProcessFailed
-            && p.incident.context.len() == 1
+            && ((p.quiet_lines == 0
+                && p.incident.error_type == ErrorType::ProcessFailed
+                && p.incident.context.len() == 1)
+                || (said_headline
+                    && p.quiet_lines <= 2
+                    && incident.error_type != p.incident.error_type))
             && !matches!(
                 incident.error_type,
                 ErrorType::ProcessFailed | ErrorType::Unknown
@@ -1644,7 +1675,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 13);
+        assert_eq!(PORT_PATTERNS.len(), 14);
     }
 
     #[test]
@@ -1663,6 +1694,7 @@ mod tests {
                 && CONFIGURED_PORT.is_some()
                 && WARNING_LEVEL.is_some()
                 && URL_HOST.is_some()
+                && CONNECTING.is_some()
         );
     }
 
@@ -1784,8 +1816,41 @@ mod tests {
     }
 
     #[test]
+    fn a_headline_gives_way_to_the_cause_printed_after_it() {
+        let c = classifier();
+        let got = c.classify_text(
+            " ⨯ Failed to load next.config.mjs, see more info here https://nextjs.org/docs/messages/next-config-error\n\n> Build error occurred\nError: Cannot find module '@next/bundle-analyzer'\nRequire stack:\n- /home/ana/web/next.config.mjs\n",
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        assert_eq!(
+            got[0].facts.get("module"),
+            Some(&Fact::Text("@next/bundle-analyzer".into()))
+        );
+    }
+
+    #[test]
+    fn a_refused_connection_naming_nothing_takes_the_server_it_was_connecting_to() {
+        let c = classifier();
+        let got = c.classify_text(
+            "INFO worker: connecting to redis at redis://127.0.0.1:6379\nError: Connection refused (os error 111)\n",
+        );
+        assert_eq!(got[0].error_type, ErrorType::NetworkError);
+        assert_eq!(got[0].facts.port(), Some(6379));
+        assert_eq!(
+            got[0].facts.get("host"),
+            Some(&Fact::Text("127.0.0.1".into()))
+        );
+    }
+
+    #[test]
     fn ports_in_every_spelling() {
         let cases: &[(&str, u16, Option<&str>)] = &[
+            (
+                "Caused by: io.lettuce.core.RedisConnectionException: Unable to connect to cache/<unresolved>:6379",
+                6379,
+                Some("cache"),
+            ),
             (
                 "SocketException: Failed to create server socket (OS Error: Address already in use, errno = 98), address = 0.0.0.0, port = 8080",
                 8080,

@@ -191,6 +191,10 @@ impl Facts {
                 key.to_string(),
                 Fact::Text(unescape_repr_backslashes(value)),
             );
+        } else if key == "module" && value.contains("%2") {
+            // A scoped npm package as its registry URL spells it (`@shop%2fui`).
+            let value = value.replace("%2f", "/").replace("%2F", "/");
+            self.0.insert(key.to_string(), Fact::Text(value));
         } else {
             self.0
                 .insert(key.to_string(), Fact::Text(value.to_string()));

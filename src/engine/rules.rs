@@ -76,6 +76,11 @@ pub struct Rule {
     /// fault, not a missing package).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with_other_python: Option<ErrorType>,
+    /// The line says something failed and the next lines may say why ("Failed to load
+    /// next.config.mjs" … "Error: Cannot find module '@next/bundle-analyzer'"): a specific cause
+    /// of another kind printed just after it is the incident.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub headline: bool,
 }
 
 fn default_priority() -> u8 {
@@ -161,6 +166,8 @@ pub(crate) struct CompiledRule {
     pub(crate) retells: Option<String>,
     /// See [`Rule::with_other_python`].
     pub(crate) with_other_python: Option<ErrorType>,
+    /// See [`Rule::headline`].
+    pub(crate) headline: bool,
 }
 
 /// The compiled rules plus block markers: build once, then classify any number of streams. Cloning is
@@ -221,6 +228,7 @@ fn compile_rule(rule: &Rule) -> Result<CompiledRule, RuleError> {
             .filter(|r| !r.is_empty())
             .map(str::to_string),
         with_other_python: rule.with_other_python,
+        headline: rule.headline,
     })
 }
 
@@ -486,6 +494,7 @@ mod tests {
                 enabled: false,
                 retells: String::new(),
                 with_other_python: None,
+                headline: false,
             }],
         };
         let merged = builtin.clone().merged(user);
