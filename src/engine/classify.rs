@@ -152,12 +152,13 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
-/// A line logged at warning level (`WARN`, `Warning:`, `[warn]`, `level=warn`, glog's `W1129`): a
+/// A line logged at warning level (`WARN`, `Warning:`, Python's `RuntimeWarning:`, `[warn]`,
+/// `level=warn`, glog's `W1129`): a
 /// failure said as a warning that the service then gets past (Kafka's "Graceful shutdown timed out"
 /// before "Kafka Server started") was not why it failed to start.
 static WARNING_LEVEL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"\bWARN(?:ING)?\b|\bWRN\b|(?:^|\s)Warning:|\[(?i:warn(?:ing)?)\]|(?i:\blevel=warn(?:ing)?\b)|^[\[\s]*W\d{4} ",
+        r"\bWARN(?:ING)?\b|\bWRN\b|(?:^|\s)Warning:|\b[A-Z][a-z]+Warning:|\[(?i:warn(?:ing)?)\]|(?i:\blevel=warn(?:ing)?\b)|^[\[\s]*W\d{4} ",
     )
 });
 
