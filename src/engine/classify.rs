@@ -1635,6 +1635,18 @@ fn port_after_host(line: &[u8], host: &[u8]) -> Option<u16> {
 
 /// The first port (and its host, when written next to it) in a line, in any common spelling.
 pub fn find_port(line: &[u8]) -> Option<(Option<String>, u16)> {
+    let (host, port) = first_port(line, None)?;
+    if host.is_some() {
+        return Some((host, port));
+    }
+    // The first spelling named only the port (`"port":3000` in a JSON record): a later spelling of the
+    // same port on the line may name the host (`0.0.0.0:3000`).
+    Some((first_port(line, Some(port)).and_then(|(h, _)| h), port))
+}
+
+/// The first port (and host) the patterns find on `line`, in their order; with `same_port`, only
+/// matches of that port that name a host.
+fn first_port(line: &[u8], same_port: Option<u16>) -> Option<(Option<String>, u16)> {
     for re in PORT_PATTERNS.iter() {
         for caps in re.captures_iter(line) {
             let Some(port) = caps
@@ -1658,6 +1670,9 @@ pub fn find_port(line: &[u8]) -> Option<(Option<String>, u16)> {
                 && line[start - 1] == b':'
                 && matches!(line[start - 2], b'"' | b'\'')
             {
+                continue;
+            }
+            if same_port.is_some_and(|p| p != port || host.is_none()) {
                 continue;
             }
             return Some((host, port));
@@ -1847,6 +1862,11 @@ mod tests {
     #[test]
     fn ports_in_every_spelling() {
         let cases: &[(&str, u16, Option<&str>)] = &[
+            (
+                r#"{"level":50,"err":{"message":"listen EADDRINUSE","port":3000},"msg":"listen EADDRINUSE: address already in use 0.0.0.0:3000"}"#,
+                3000,
+                Some("0.0.0.0"),
+            ),
             (
                 "Caused by: io.lettuce.core.RedisConnectionException: Unable to connect to cache/<unresolved>:6379",
                 6379,
