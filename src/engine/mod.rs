@@ -180,6 +180,16 @@ impl Facts {
         {
             return;
         }
+        // "the package is not installed": a word for a package is not its name.
+        if matches!(key, "module" | "library" | "command")
+            && [
+                "package", "module", "library", "program", "command", "it", "this", "that",
+            ]
+            .iter()
+            .any(|w| value.eq_ignore_ascii_case(w))
+        {
+            return;
+        }
         if NUMERIC_KEYS.contains(&key) {
             let Ok(n) = value.parse::<i64>() else { return };
             if key == "port" && !(1..=65535).contains(&n) {
@@ -275,6 +285,17 @@ pub struct Incident {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_for_a_package_is_not_its_name_and_registry_spellings_are_decoded() {
+        let mut f = Facts::new();
+        f.set_captured("module", "package");
+        assert_eq!(f.text("module"), None);
+        f.set_captured("module", "@shop%2fui");
+        assert_eq!(f.text("module"), Some("@shop/ui"));
+        f.set_captured("command", "It");
+        assert_eq!(f.text("command"), None);
+    }
 
     #[test]
     fn a_python_repr_windows_path_is_unescaped_and_real_paths_are_kept() {
