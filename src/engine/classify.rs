@@ -1410,24 +1410,23 @@ impl LineStream {
         // something else.
         // So is a line a rule calls a headline ("Failed to load next.config.mjs"), a line or two
         // before the cause of another kind.
-        let said_headline = p
-            .incident
-            .rule_id
-            .as_deref()
-            .and_then(|id| self.c.rule(id))
-            .is_some_and(|r| r.headline);
+        // The rule is looked up only once the cheap conditions hold.
         let headline_then_cause = p.strength == Strength::Strong
             && strength == Strength::Strong
-            && ((p.quiet_lines == 0
-                && p.incident.error_type == ErrorType::ProcessFailed
-                && p.incident.context.len() == 1)
-                || (said_headline
-                    && p.quiet_lines <= 2
-                    && incident.error_type != p.incident.error_type))
             && !matches!(
                 incident.error_type,
                 ErrorType::ProcessFailed | ErrorType::Unknown
-            );
+            )
+            && ((p.quiet_lines == 0
+                && p.incident.error_type == ErrorType::ProcessFailed
+                && p.incident.context.len() == 1)
+                || (p.quiet_lines <= 2
+                    && incident.error_type != p.incident.error_type
+                    && p.incident
+                        .rule_id
+                        .as_deref()
+                        .and_then(|id| self.c.rule(id))
+                        .is_some_and(|r| r.headline)));
         // A crash whose own lines name no cause, then (a few lines on) the output of what it ran,
         // which does ("RuntimeError: Couldn't fetch assets." … "stderr: fatal: … Could not resolve
         // host: github.com"): the cause is the incident.
