@@ -1603,9 +1603,29 @@ fn capture_facts(rule: &super::rules::CompiledRule, raw: &[u8], facts: &mut Fact
     };
     for (idx, name) in &rule.fact_groups {
         if let Some(m) = caps.get(*idx) {
-            facts.set_captured(name, &String::from_utf8_lossy(m.as_bytes()));
+            let text = String::from_utf8_lossy(m.as_bytes());
+            match executable_spelling(raw, name, &text) {
+                Some(lower) => facts.set_captured(name, &lower),
+                None => facts.set_captured(name, &text),
+            }
         }
     }
+}
+
+/// A program named in its product's spelling (`FFmpeg is not installed`) while the same line also
+/// names it in lower case (`including ffmpeg and ffprobe`): the lower-case word is the executable to
+/// look for.
+fn executable_spelling(line: &[u8], key: &str, name: &str) -> Option<String> {
+    if key != "command" || !name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let lower = name.to_ascii_lowercase();
+    let word = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_');
+    memchr::memmem::find_iter(line, lower.as_bytes())
+        .any(|at| {
+            (at == 0 || !word(&line[at - 1])) && !line.get(at + lower.len()).is_some_and(word)
+        })
+        .then_some(lower)
 }
 
 /// The port written right after `host:` in `line` (`'mongodb:27017'`), the host standing as a whole
