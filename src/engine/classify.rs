@@ -117,7 +117,7 @@ fn wants_port(t: ErrorType) -> bool {
 /// failed to start. Only looked at while such a bare error line is held.
 static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b|\bserver started\b|\bstartup complete\b|\bversion [\d.]+ running$",
+        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b|\bserver started\b|\bstartup complete\b|\bversion [\d.]+ running$|\bdev server ready\b",
     )
 });
 
@@ -158,7 +158,7 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// before "Kafka Server started") was not why it failed to start.
 static WARNING_LEVEL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"\bWARN(?:ING)?\b|\bWRN\b|(?:^|\s)Warning:|\b[A-Z][a-z]+Warning:|\[(?i:warn(?:ing)?)\]|(?i:\blevel=warn(?:ing)?\b)|^[\[\s]*W\d{4} ",
+        r"\bWARN(?:ING)?\b|\bWRN\b|(?:^|\s)Warning:|\b[A-Z][a-z]+Warning:|\[(?i:warn(?:ing)?)\]|(?i:\blevel=warn(?:ing)?\b)|^[\[\s]*W\d{4} |^warn ",
     )
 });
 
@@ -1097,11 +1097,18 @@ impl LineStream {
                 } else {
                     self.c.hinted_type([root.text.as_str()])
                 };
+                // A crash block whose lines only say that something ended ("Error: Command failed
+                // with exit code 1") is the consequence of whatever came before it.
+                let crash_strength = if strength == Strength::Consequence {
+                    Strength::Consequence
+                } else {
+                    Strength::Strong
+                };
                 match hinted {
                     Some((t, id)) if t != ErrorType::ProcessFailed => {
-                        (t, root, Some(id.to_string()), Strength::Strong)
+                        (t, root, Some(id.to_string()), crash_strength)
                     }
-                    _ => (ErrorType::ProcessFailed, root, None, Strength::Strong),
+                    _ => (ErrorType::ProcessFailed, root, None, crash_strength),
                 }
             }
             _ => return None,
