@@ -121,6 +121,15 @@ static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// A line saying that a connection now works: a connection failure the program said it would retry,
+/// then this, was got past (authentik's "PostgreSQL connection failed, retrying..." then "PostgreSQL
+/// connection successful").
+static RECONNECTED: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r"(?i)\bconnection (?:successful|succeeded|established|ok)\b|\bsuccessfully connected\b|\bconnected successfully\b",
+    )
+});
+
 /// A command line that activates a virtual environment, or runs its interpreter or a bundled one
 /// (`.\python_embeded\python.exe -s ComfyUI\main.py`).
 static ACTIVATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -857,7 +866,12 @@ impl LineStream {
                 {
                     p.path_after = capture_text(&CONFIG_PATH, t, "path");
                 }
-                if p.outlived_if_ready() && READY_LINE.as_ref().is_some_and(|r| r.is_match(t)) {
+                let reconnected = p.retrying
+                    && p.incident.error_type == ErrorType::NetworkError
+                    && RECONNECTED.as_ref().is_some_and(|r| r.is_match(t));
+                if reconnected
+                    || (p.outlived_if_ready() && READY_LINE.as_ref().is_some_and(|r| r.is_match(t)))
+                {
                     self.pending = None;
                 } else {
                     // An indented line under a failure (an example config, a list) is still its
@@ -1737,6 +1751,7 @@ mod tests {
                 && WARNING_LEVEL.is_some()
                 && URL_HOST.is_some()
                 && CONNECTING.is_some()
+                && RECONNECTED.is_some()
         );
     }
 
