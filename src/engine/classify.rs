@@ -1053,15 +1053,16 @@ impl LineStream {
         } else {
             Strength::Weak
         };
-        // Best evidence: highest priority; a Python traceback ends in its cause, elsewhere the first
-        // line states it.
+        // Best evidence: highest priority; a Python traceback ends in its cause, and so does a chain
+        // of `Caused by:` (its deepest cause); elsewhere the first line states it.
         let prefer_later = block.kind == BlockKind::PythonTraceback;
         let best = hits.iter().copied().reduce(|acc, l| {
             let (pa, pl) = (
                 rules[acc.rule.unwrap_or(0)].priority,
                 rules[l.rule.unwrap_or(0)].priority,
             );
-            if pl > pa || (pl == pa && prefer_later) {
+            let deeper_cause = l.text.trim_start().starts_with("Caused by:");
+            if pl > pa || (pl == pa && (prefer_later || deeper_cause)) {
                 l
             } else {
                 acc
@@ -1108,6 +1109,8 @@ impl LineStream {
                 } else if block.kind == BlockKind::Spring {
                     self.c
                         .hinted_type(block.lines.iter().map(|l| l.text.as_str()))
+                } else if let Some(code) = raising_code_line(&block, root) {
+                    self.c.hinted_type([root.text.as_str(), code])
                 } else {
                     self.c.hinted_type([root.text.as_str()])
                 };
@@ -1613,6 +1616,22 @@ fn fill_port_and_host<'l>(lines: impl Iterator<Item = &'l [u8]>, facts: &mut Fac
             facts.fill("host", Fact::Text(h));
         }
     }
+}
+
+/// The source line a Python traceback shows for the call that raised `root`, when the message itself
+/// names nothing (`FileNotFoundError: [Errno 2] No such file or directory` under
+/// `ctx.load_cert_chain(certfile, keyfile)`): what was being done says what the failure is about.
+fn raising_code_line<'b>(block: &'b Block, root: &BlockLine) -> Option<&'b str> {
+    if block.kind != BlockKind::PythonTraceback || root.text.contains(['\'', '"']) {
+        return None;
+    }
+    let at = block.lines.iter().position(|l| std::ptr::eq(l, root))?;
+    block.lines[..at]
+        .iter()
+        .rev()
+        .map(|l| l.text.trim())
+        .find(|t| !t.is_empty() && !t.chars().all(|c| matches!(c, '^' | '~' | ' ')))
+        .filter(|t| !t.starts_with("File \""))
 }
 
 fn capture_facts(rule: &super::rules::CompiledRule, raw: &[u8], facts: &mut Facts) {
