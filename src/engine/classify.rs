@@ -2460,4 +2460,74 @@ mod tests {
         );
         assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
     }
+
+    #[test]
+    fn a_product_spelling_gives_way_to_the_executable_the_line_names() {
+        let c = classifier();
+        let got = c.classify_text(
+            "ImportError: FFmpeg is not installed. Please install FFmpeg (including ffmpeg and ffprobe) before running this script.\n",
+        );
+        assert_eq!(got[0].facts.text("command"), Some("ffmpeg"));
+        // With no lower-case spelling on the line, the name stays as printed.
+        let got = c.classify_text("FFmpeg is not installed\n");
+        assert_eq!(got[0].facts.text("command"), Some("FFmpeg"));
+    }
+
+    #[test]
+    fn a_crash_block_that_only_says_something_ended_joins_the_failure_before_it() {
+        let c = classifier();
+        let cause = "> SDK location not found. Define a valid SDK location with an ANDROID_HOME environment variable.";
+        let mut text = format!(
+            "{cause}\n\n* Try:\n> Run with --stacktrace option to get the stack trace.\n\nBUILD FAILED in 6s\n"
+        );
+        text.push_str("error Failed to install the app. Make sure you have the Android development environment set up: https://reactnative.dev/docs/environment-setup.\n");
+        text.push_str("Error: Command failed with exit code 1: ./gradlew app:installDebug\n");
+        let got = c.classify_text(&text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
+        // Alone, the same block is still reported.
+        let got =
+            c.classify_text("Error: Command failed with exit code 1: ./gradlew app:installDebug\n");
+        assert_eq!(got.len(), 1, "{got:?}");
+    }
+
+    #[test]
+    fn a_retried_connection_that_then_connects_was_got_past() {
+        let c = classifier();
+        let failed = "{\"event\": \"PostgreSQL connection failed, retrying... (could not translate host name \\\"postgresql\\\" to address: Name or service not known)\", \"level\": \"info\"}";
+        let got = c.classify_text(&format!("{failed}\n{failed}\n"));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::NetworkError);
+        assert_eq!(got[0].facts.text("host"), Some("postgresql"));
+        let got = c.classify_text(&format!(
+            "{failed}\n{{\"event\": \"PostgreSQL connection successful\", \"level\": \"info\"}}\n"
+        ));
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn the_deepest_cause_of_a_chain_gives_the_facts() {
+        let c = classifier();
+        let text = "org.springframework.context.ApplicationContextException: Unable to start web server\n\tat org.springframework.boot.SpringApplication.run(SpringApplication.java:335)\nCaused by: org.springframework.boot.web.server.WebServerException: Could not load key store 'classpath:ks.p12'\n\t... 16 common frames omitted\nCaused by: java.io.FileNotFoundException: class path resource [ks.p12] cannot be resolved to URL because it does not exist\n\t... 22 common frames omitted\n";
+        let got = c.classify_text(text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
+        assert_eq!(got[0].facts.text("path"), Some("ks.p12"));
+    }
+
+    #[test]
+    fn a_python_error_naming_nothing_is_read_with_the_code_that_raised_it() {
+        let c = classifier();
+        let traceback = |code: &str| {
+            format!(
+                "Traceback (most recent call last):\n  File \"/srv/app/uvicorn/config.py\", line 124, in create_ssl_context\n    {code}\nFileNotFoundError: [Errno 2] No such file or directory\n"
+            )
+        };
+        let got = c.classify_text(&traceback(
+            "ctx.load_cert_chain(certfile, keyfile, get_password)",
+        ));
+        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
+        let got = c.classify_text(&traceback("data = handle.read()"));
+        assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
+    }
 }
