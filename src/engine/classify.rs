@@ -1479,6 +1479,22 @@ impl LineStream {
                 p.incident.error_type,
                 ErrorType::ProcessFailed | ErrorType::Unknown
             );
+        // A file missing under the directory a refused `mkdir` was making (Nexus: "cannot create
+        // directory '../sonatype-work/nexus3/log': Permission denied" … "FileNotFoundException:
+        // ../sonatype-work/nexus3/tmp/….lock"): the refusal's consequence.
+        let missing_under_refused_dir = p.incident.error_type == ErrorType::PermissionDenied
+            && incident.error_type == ErrorType::ConfigInvalid
+            && match (p.incident.facts.text("path"), incident.facts.text("path")) {
+                (Some(refused), Some(missing)) => {
+                    refused.rsplit_once(['/', '\\']).is_some_and(|(parent, _)| {
+                        !parent.is_empty()
+                            && missing.len() > parent.len()
+                            && missing.starts_with(parent)
+                            && missing[parent.len()..].starts_with(['/', '\\'])
+                    })
+                }
+                _ => false,
+            };
         match (p.strength, strength) {
             // A bare error line followed by the real cause: the cause is the incident.
             (Strength::Weak, Strength::Strong | Strength::Consequence)
@@ -1530,7 +1546,9 @@ impl LineStream {
             }
             // Consequences (and weak echoes) of an incident join it.
             (_, Strength::Weak | Strength::Consequence) | (Strength::Strong, Strength::Strong)
-                if strength != Strength::Strong || cause_then_crash =>
+                if strength != Strength::Strong
+                    || cause_then_crash
+                    || missing_under_refused_dir =>
             {
                 if let Some(code) = incident.facts.get("exit_code") {
                     p.incident.facts.fill("exit_code", code.clone());
