@@ -2548,4 +2548,23 @@ mod tests {
         let got = c.classify_text(&traceback("data = handle.read()"));
         assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
     }
+
+    #[test]
+    fn a_file_missing_under_a_directory_a_refused_mkdir_was_making_is_that_refusal() {
+        let c = classifier();
+        let refused = "mkdir: cannot create directory '../work/nexus3/log': Permission denied";
+        let warnings = "Warning:  Cannot open log file: ../work/nexus3/log/jvm.log\nWarning:  Forcing option -XX:LogFile=/tmp/jvm.log\n";
+        let missing = |path: &str| {
+            format!("java.io.FileNotFoundException: {path}/app.yml (No such file or directory)\n")
+        };
+        let got = c.classify_text(&format!(
+            "{refused}\n{warnings}{}",
+            missing("../work/nexus3/tmp")
+        ));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::PermissionDenied);
+        // A file missing somewhere else is a failure of its own.
+        let got = c.classify_text(&format!("{refused}\n{warnings}{}", missing("/etc/shop")));
+        assert_eq!(got.len(), 2, "{got:?}");
+    }
 }
