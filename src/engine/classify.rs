@@ -226,11 +226,12 @@ static SUBPROCESS_PROGRAM: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// An ordinary line setting the service's own port as a key and value (TGI's `Args { … port: 8080,`,
-/// vLLM's `Namespace(… port=8000 …)`, a command line's `--port 7860`): a port conflict that names no
-/// port, with no port announced just before it, is about this one. `master_port: 29500` is not it.
+/// vLLM's `Namespace(… port=8000 …)`, a command line's `--port 7860` or `-p 11300`): a port conflict
+/// that names no port, with no port announced just before it, is about this one. `master_port: 29500`
+/// is not it.
 static CONFIGURED_PORT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r#"(?:^|[\s,({'"])(?:--port[= ]|(?:server[_-])?port['"]?\s*[=:]\s*)(?P<port>\d{2,5})\b"#,
+        r#"(?:^|[\s,({'"])(?:--port[= ]|-p\s+|(?:server[_-])?port['"]?\s*[=:]\s*)(?P<port>\d{2,5})\b"#,
     )
 });
 
@@ -509,6 +510,11 @@ static PYTHON_WORD: LazyLock<memchr::memmem::Finder<'static>> =
 /// "port" in an ordinary line, the cheap test before `CONFIGURED_PORT`.
 static PORT_WORD: LazyLock<memchr::memmem::Finder<'static>> =
     LazyLock::new(|| memchr::memmem::Finder::new(b"port"));
+
+/// A short port flag on a command line (`beanstalkd -l 127.0.0.1 -p 11300`), the other cheap test
+/// before `CONFIGURED_PORT`.
+static PORT_FLAG: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b" -p "));
 
 /// Lines that continue any block: indentation, frames, chains, error-object braces, PowerShell's
 /// `At line:` / `+ CategoryInfo`, Node's `Node.js v20` footer, Rust's `note:`.
@@ -846,7 +852,7 @@ impl LineStream {
             {
                 self.other_python_noticed = true;
             }
-            if PORT_WORD.find(t).is_some()
+            if (PORT_WORD.find(t).is_some() || PORT_FLAG.find(t).is_some())
                 && let Some(port) = capture_text(&CONFIGURED_PORT, t, "port")
                     .and_then(|p| p.parse::<u16>().ok())
                     .filter(|&p| p > 0)
