@@ -77,7 +77,8 @@ pub(crate) const MARKERS: &[(&str, BlockKind)] = &[
 
 /// Ports (and hosts) in every common spelling, tried in order on lines of incidents where a port
 /// matters: `('127.0.0.1', 8000)`, `http://127.0.0.1:5000`, `Port 8080 was already in use`,
-/// `port: 3000`, `range: 7860-7860`, `:::3000`, `0.0.0.0:80`, `*:6379`, `tcp :8080: bind`.
+/// `port: 3000`, `range: 7860-7860`, `:::3000`, `0.0.0.0:80`, `*:6379`, `tcp :8080: bind`, and a
+/// traceback's source line `app.listen(8888)`.
 static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         r"\(\s*['\x22](?P<host>[^'\x22]*)['\x22]\s*,\s*(?P<port>\d{1,5})\s*(?:,\s*\d+\s*)*\)",
@@ -91,6 +92,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)(?:^|[\s(:])(?P<host>[a-z][\w.-]*)/<unresolved>:(?P<port>\d{1,5})\b",
         r"(?i)\baddress ?[=:] (?P<host>[0-9a-f:.]*[0-9a-f]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*), port ?[=:] (?P<port>\d{1,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
+        r"\.listen\(\s*(?P<port>\d{2,5})\s*[,)]",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
         r"(?i)\b(?:https?|ajp|h2c?)(?:-[a-z]+)*-(?P<port>\d{2,5})\b(?:$|[^\d.-])",
         r"(?:^|[\s(\['\x22=,/>])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|null|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
@@ -1110,7 +1112,9 @@ impl LineStream {
                 // Spring's failure analysis explains itself over the whole block (its "Action:" says
                 // what to configure); elsewhere only the message is read. Hints are only read when
                 // the message says something failed.
-                let hinted = if !says_failure {
+                let hinted = if let Some(code) = looked_up_by_name(&block, root) {
+                    self.c.hinted_type([code])
+                } else if !says_failure {
                     None
                 } else if block.kind == BlockKind::Spring {
                     self.c
@@ -1646,7 +1650,25 @@ fn fill_port_and_host<'l>(lines: impl Iterator<Item = &'l [u8]>, facts: &mut Fac
 /// names nothing (`FileNotFoundError: [Errno 2] No such file or directory` under
 /// `ctx.load_cert_chain(certfile, keyfile)`): what was being done says what the failure is about.
 fn raising_code_line<'b>(block: &'b Block, root: &BlockLine) -> Option<&'b str> {
-    if block.kind != BlockKind::PythonTraceback || root.text.contains(['\'', '"']) {
+    if root.text.contains(['\'', '"']) {
+        return None;
+    }
+    code_line_above(block, root)
+}
+
+/// A module attribute looked up by a name chosen at run time (`getattr(module, target)` raising
+/// `AttributeError: module 'main' has no attribute 'application'`): a server's loader looking for the
+/// app its command line or settings named, so the name given is wrong. Returns that source line.
+fn looked_up_by_name<'b>(block: &'b Block, root: &BlockLine) -> Option<&'b str> {
+    if !root.text.starts_with("AttributeError: module '") {
+        return None;
+    }
+    code_line_above(block, root).filter(|code| code.contains("getattr("))
+}
+
+/// The source line a Python traceback shows just above `root` (the call that raised it).
+fn code_line_above<'b>(block: &'b Block, root: &BlockLine) -> Option<&'b str> {
+    if block.kind != BlockKind::PythonTraceback {
         return None;
     }
     let at = block.lines.iter().position(|l| std::ptr::eq(l, root))?;
@@ -1774,7 +1796,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 14);
+        assert_eq!(PORT_PATTERNS.len(), 15);
     }
 
     #[test]
@@ -2553,6 +2575,33 @@ mod tests {
         assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
         let got = c.classify_text(&traceback("data = handle.read()"));
         assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
+    }
+
+    #[test]
+    fn a_module_attribute_looked_up_by_a_runtime_name_is_a_wrong_setting() {
+        let c = classifier();
+        let traceback = |code: &str| {
+            format!(
+                "Traceback (most recent call last):\n  File \"/srv/app/.venv/lib/python3.12/site-packages/granian/_internal.py\", line 66, in load_target\n    {code}\nAttributeError: module 'main' has no attribute 'application'\n"
+            )
+        };
+        let got = c.classify_text(&traceback("return getattr(module, target)"));
+        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
+        // A name written in the code is the program's own mistake (or another version's API).
+        let got = c.classify_text(&traceback("return module.application"));
+        assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
+        let got = c.classify_text(&traceback("return getattr(module, \"application\")"));
+        assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
+    }
+
+    #[test]
+    fn a_traceback_source_line_listening_on_a_literal_port_gives_the_port() {
+        assert_eq!(find_port(b"    app.listen(8888)"), Some((None, 8888)));
+        assert_eq!(
+            find_port(b"    server.listen(3000, () => {"),
+            Some((None, 3000))
+        );
+        assert_eq!(find_port(b"    sock.listen(5)"), None);
     }
 
     #[test]
