@@ -454,6 +454,29 @@ fn is_blank(t: &[u8]) -> bool {
 }
 
 /// Leading spaces and tabs of a line that is not blank (0 for a blank one).
+/// The text before a Python traceback's header when it is a logger's prefix: it ends in a space and
+/// is not indentation alone (A1111's indented tracebacks are read by their indentation).
+fn traceback_line_prefix(t: &[u8]) -> &[u8] {
+    match memchr::memmem::find(t, b"Traceback (most recent call last):") {
+        Some(at)
+            if at > 0 && at <= 120 && t[at - 1] == b' ' && !t[..at].iter().all(|b| *b == b' ') =>
+        {
+            &t[..at]
+        }
+        _ => &[],
+    }
+}
+
+/// `t` without `prefix` when it starts with text of the same shape: the same bytes, except that any
+/// digit may stand for any digit (timestamps move on, the logger's words stay).
+fn strip_same_prefix<'a>(t: &'a [u8], prefix: &[u8]) -> &'a [u8] {
+    let same = t.len() >= prefix.len()
+        && t.iter()
+            .zip(prefix)
+            .all(|(a, b)| a == b || (a.is_ascii_digit() && b.is_ascii_digit()));
+    if same { &t[prefix.len()..] } else { t }
+}
+
 fn indent_of(t: &[u8]) -> usize {
     if is_blank(t) {
         return 0;
@@ -666,6 +689,10 @@ struct Block {
     /// unindented, up to a blank line.
     python_message_open: bool,
     rust_expect_message: bool,
+    /// What a logger put before the traceback's header (`14:42:18.004 [Warning] [ComfyUI-0/STDERR] `,
+    /// `Nov 29 14:55:02 host python3[812]: `): the same prefix, digits aside, is taken off the
+    /// traceback's following lines so that their frames and exception line read as such.
+    line_prefix: Vec<u8>,
 }
 
 /// How much an incident stands on its own.
@@ -802,6 +829,10 @@ impl LineStream {
             }
             self.in_alternatives = false;
         }
+        let t = match &self.block {
+            Some(b) if !b.line_prefix.is_empty() => strip_same_prefix(t, &b.line_prefix),
+            _ => t,
+        };
         let analysis = self.c.analyse(t);
 
         if self.block.is_some() {
@@ -833,6 +864,11 @@ impl LineStream {
                 },
                 python_message_open: false,
                 rust_expect_message: false,
+                line_prefix: if analysis.marker == Some(BlockKind::PythonTraceback) {
+                    traceback_line_prefix(t).to_vec()
+                } else {
+                    Vec::new()
+                },
             });
             self.append(t, analysis);
         } else {
@@ -2592,6 +2628,41 @@ mod tests {
         assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
         let got = c.classify_text(&traceback("return getattr(module, \"application\")"));
         assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
+    }
+
+    #[test]
+    fn a_traceback_a_logger_prefixed_line_by_line_is_one_incident() {
+        let c = classifier();
+        let p = |ms: u32| format!("14:42:18.{ms:03} [Warning] [ComfyUI-0/STDERR] ");
+        let text = format!(
+            "{}Traceback (most recent call last):\n{}  File \"C:\\comfy\\main.py\", line 147, in <module>\n{}    import torchsde\n{}ModuleNotFoundError: No module named 'torchsde'\n",
+            p(4),
+            p(4),
+            p(5),
+            p(16)
+        );
+        let got = c.classify_text(&text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        assert_eq!(got[0].facts.text("module"), Some("torchsde"));
+        // Another logger's line after it is not part of the traceback.
+        let got = c.classify_text(&format!(
+            "{text}14:42:18.210 [Error] Self-start ComfyUI-0 on port 7821 failed.\n"
+        ));
+        assert_eq!(got[0].error_type, ErrorType::DependencyMissing);
+        assert_eq!(strip_same_prefix(b"09:01 [w] x", b"12:30 [w] "), b"x");
+        assert_eq!(
+            strip_same_prefix(b"09:01 [e] x", b"12:30 [w] "),
+            b"09:01 [e] x"
+        );
+        assert_eq!(
+            traceback_line_prefix(b"Traceback (most recent call last):"),
+            b""
+        );
+        assert_eq!(
+            traceback_line_prefix(b"    Traceback (most recent call last):"),
+            b""
+        );
     }
 
     #[test]
