@@ -86,7 +86,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bhost (?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bhost=['\x22]?(?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\])['\x22]?,\s*port=(?P<port>\d{1,5})\b",
         r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.]|\.(?:\s|$))",
-        r"(?i)\b(?:to|for) (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
+        r"(?i)\b(?:to|for|on) (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bconnection (?:failed|refused|error|timed out)(?: to)?:? (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
         r#"(?i)\(\s*['"](?P<host>localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]\s*,\s*(?P<port>\d{2,5})\s*,\s*\w+\s*="#,
         r"(?i)(?:^|[\s(:])(?P<host>[a-z][\w.-]*)/<unresolved>:(?P<port>\d{1,5})\b",
@@ -95,7 +95,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"\.listen\(\s*(?P<port>\d{2,5})\s*[,)]",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
         r"(?i)\b(?:https?|ajp|h2c?)(?:-[a-z]+)*-(?P<port>\d{2,5})\b(?:$|[^\d.-])",
-        r"(?:^|[\s(\['\x22=,/>])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|null|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
+        r"(?:^|[\s(\[{'\x22=,/>])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]*\]|localhost|null|\*|::ffff:(?:\d{1,3}\.){3}\d{1,3}|::1|::)?:(?P<port>\d{1,5})(?:$|[^\d:.]|[:.](?:\s|$))",
     ]
     .iter()
     .filter_map(|p| regex::bytes::RegexBuilder::new(p).unicode(false).build().ok())
@@ -2666,13 +2666,23 @@ mod tests {
     }
 
     #[test]
-    fn a_traceback_source_line_listening_on_a_literal_port_gives_the_port() {
+    fn ports_in_source_lines_and_game_servers_spellings() {
         assert_eq!(find_port(b"    app.listen(8888)"), Some((None, 8888)));
         assert_eq!(
             find_port(b"    server.listen(3000, () => {"),
             Some((None, 3000))
         );
         assert_eq!(find_port(b"    sock.listen(5)"), None);
+        // Factorio's `IP ADDR:({0.0.0.0:34197})` and OpenTTD's `on 0.0.0.0 port 3979`.
+        let any = Some("0.0.0.0".to_string());
+        assert_eq!(
+            find_port(b"Hosting game at IP ADDR:({0.0.0.0:34197})"),
+            Some((any.clone(), 34197))
+        );
+        assert_eq!(
+            find_port(b"Could not bind socket on 0.0.0.0 port 3979: x"),
+            Some((any, 3979))
+        );
     }
 
     #[test]
