@@ -90,7 +90,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bconnection (?:failed|refused|error|timed out)(?: to)?:? (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
         r#"(?i)\(\s*['"](?P<host>localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]\s*,\s*(?P<port>\d{2,5})\s*,\s*\w+\s*="#,
         r"(?i)(?:^|[\s(:])(?P<host>[a-z][\w.-]*)/<unresolved>:(?P<port>\d{1,5})\b",
-        r"(?i)\baddress ?[=:] (?P<host>[0-9a-f:.]*[0-9a-f]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*), port ?[=:] (?P<port>\d{1,5})\b",
+        r"(?i)\baddr(?:ess)?(?: ?[=:]| at) ?(?P<host>[0-9a-f:.]*[0-9a-f]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*),? (?:for )?port ?[=:]? ?(?P<port>\d{1,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
         r"\.listen\(\s*(?P<port>\d{2,5})\s*[,)]",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
@@ -2681,7 +2681,17 @@ mod tests {
         );
         assert_eq!(
             find_port(b"Could not bind socket on 0.0.0.0 port 3979: x"),
-            Some((any, 3979))
+            Some((any.clone(), 3979))
+        );
+        // QuestDB's `[errno=98, fd=42, addr=0.0.0.0, port=9009]`, RethinkDB's `address at H for port P`.
+        assert_eq!(
+            find_port(b"bind socket [errno=98, fd=42, addr=0.0.0.0, port=9009]"),
+            Some((any, 9009))
+        );
+        let local = Some("127.0.0.1".to_string());
+        assert_eq!(
+            find_port(b"The address at 127.0.0.1 for port 8080 is already in use."),
+            Some((local, 8080))
         );
     }
 
