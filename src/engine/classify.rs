@@ -67,6 +67,11 @@ pub(crate) const MARKERS: &[(&str, BlockKind)] = &[
     (r"^(?:panic: |fatal error: )", BlockKind::GoPanic),
     (r"^thread '[^']*' panicked at ", BlockKind::RustPanic),
     (r"^Exception in thread ", BlockKind::Stack),
+    // Ruby's uncaught exception: `app.rb:12:in `run!': message (RuntimeError)`, then `\tfrom …` lines.
+    (
+        r"^\S+:\d+:in [`'][^'`]*': .+ \((?:[A-Z]\w*::)*[A-Z]\w*(?:Error|Exception)\)$",
+        BlockKind::Stack,
+    ),
     (r"^Unhandled [eE]xception[.:]", BlockKind::Stack),
     (
         r"^(?:Uncaught )?(?:[A-Za-z_$][\w$]*(?:\.|::))*(?:[A-Z][\w$]*)?(?:Error|Exception)(?: \[[A-Za-z_0-9]+\])?:",
@@ -86,7 +91,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bhost (?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bhost=['\x22]?(?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\])['\x22]?,\s*port=(?P<port>\d{1,5})\b",
         r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.]|\.(?:\s|$))",
-        r"(?i)\b(?:to|for|on) (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
+        r"(?i)\b(?:to|for|on) \x22?(?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\])\x22? port (?P<port>\d{1,5})\b",
         r"(?i)\bconnection (?:failed|refused|error|timed out)(?: to)?:? (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
         r#"(?i)\(\s*['"](?P<host>localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]\s*,\s*(?P<port>\d{2,5})\s*,\s*\w+\s*="#,
         r"(?i)(?:^|[\s(:])(?P<host>[a-z][\w.-]*)/<unresolved>:(?P<port>\d{1,5})\b",
@@ -2662,6 +2667,26 @@ mod tests {
         assert_eq!(
             traceback_line_prefix(b"    Traceback (most recent call last):"),
             b""
+        );
+    }
+
+    #[test]
+    fn a_ruby_uncaught_exception_is_a_crash_with_its_from_lines() {
+        let c = classifier();
+        let text = "/srv/app/lib/boot.rb:12:in `start': something broke (RuntimeError)\n\tfrom /srv/app/bin/serve:4:in `<main>'\nbye\n";
+        let got = c.classify_text(text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
+        assert_eq!(got[0].line, 1);
+        // A line that only quotes an exception name is not one.
+        assert!(
+            c.classify_text("see lib/boot.rb:12 for (RuntimeError)\n")
+                .is_empty()
+        );
+        let local = Some("0.0.0.0".to_string());
+        assert_eq!(
+            find_port(b"Address already in use - bind(2) for \"0.0.0.0\" port 9292"),
+            Some((local, 9292))
         );
     }
 
