@@ -1731,8 +1731,10 @@ fn capture_facts(rule: &super::rules::CompiledRule, raw: &[u8], facts: &mut Fact
     for (idx, name) in &rule.fact_groups {
         if let Some(m) = caps.get(*idx) {
             let text = String::from_utf8_lossy(m.as_bytes());
-            match executable_spelling(raw, name, &text) {
-                Some(lower) => facts.set_captured(name, &lower),
+            match executable_spelling(raw, name, &text)
+                .or_else(|| subcommand_executable(raw, name, &text))
+            {
+                Some(program) => facts.set_captured(name, &program),
                 None => facts.set_captured(name, &text),
             }
         }
@@ -1753,6 +1755,24 @@ fn executable_spelling(line: &[u8], key: &str, name: &str) -> Option<String> {
             (at == 0 || !word(&line[at - 1])) && !line.get(at + lower.len()).is_some_and(word)
         })
         .then_some(lower)
+}
+
+/// A subcommand a tool does not have (`git: 'lfs' is not a git command`, `'compose' is not a docker
+/// command`): such subcommands are programs of their own named after the tool (`git-lfs`,
+/// `docker-compose`), and that program is what is missing.
+fn subcommand_executable(line: &[u8], key: &str, name: &str) -> Option<String> {
+    if key != "command" {
+        return None;
+    }
+    let quoted = format!("'{name}' is not a ");
+    let at = memchr::memmem::find(line, quoted.as_bytes())? + quoted.len();
+    let rest = &line[at..];
+    let tool_len = rest
+        .iter()
+        .take_while(|b| b.is_ascii_lowercase() || **b == b'-')
+        .count();
+    (tool_len > 0 && rest[tool_len..].starts_with(b" command"))
+        .then(|| format!("{}-{name}", String::from_utf8_lossy(&rest[..tool_len])))
 }
 
 /// The port written right after `host:` in `line` (`'mongodb:27017'`), the host standing as a whole
@@ -2667,6 +2687,17 @@ mod tests {
         assert_eq!(
             traceback_line_prefix(b"    Traceback (most recent call last):"),
             b""
+        );
+    }
+
+    #[test]
+    fn a_subcommand_a_tool_lacks_is_the_program_named_after_both() {
+        let c = classifier();
+        let got = c.classify_text("git: 'lfs' is not a git command. See 'git --help'.\n");
+        assert_eq!(got[0].facts.text("command"), Some("git-lfs"));
+        assert_eq!(
+            subcommand_executable(b"'x' is not a good idea", "command", "x"),
+            None
         );
     }
 
