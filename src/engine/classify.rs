@@ -96,6 +96,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r#"(?i)\(\s*['"](?P<host>localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]\s*,\s*(?P<port>\d{2,5})\s*,\s*\w+\s*="#,
         r"(?i)(?:^|[\s(:])(?P<host>[a-z][\w.-]*)/<unresolved>:(?P<port>\d{1,5})\b",
         r"(?i)\baddr(?:ess)?(?: ?[=:]| at) ?(?P<host>[0-9a-f:.]*[0-9a-f]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*),? (?:for )?port ?[=:]? ?(?P<port>\d{1,5})\b",
+        r"(?i)\bport (?P<port>\d{1,5}) on (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-f:.]+\])",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
         r"\.listen\(\s*(?P<port>\d{2,5})\s*[,)]",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
@@ -1857,7 +1858,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 15);
+        assert_eq!(PORT_PATTERNS.len(), 16);
     }
 
     #[test]
@@ -2748,6 +2749,11 @@ mod tests {
         assert_eq!(
             find_port(b"The address at 127.0.0.1 for port 8080 is already in use."),
             Some((local, 8080))
+        );
+        // Transmission's `Couldn't bind port 51413 on 0.0.0.0`.
+        assert_eq!(
+            find_port(b"Couldn't bind port 51413 on 0.0.0.0: Address already in use"),
+            Some((Some("0.0.0.0".to_string()), 51413))
         );
     }
 
