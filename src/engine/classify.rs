@@ -2623,12 +2623,20 @@ mod tests {
         assert_eq!(got[0].facts.text("path"), Some("ks.p12"));
     }
 
+    /// A Python traceback of one frame whose source line is `code`, ending in `exception`.
+    fn one_frame_traceback(code: &str, exception: &str) -> String {
+        format!(
+            "Traceback (most recent call last):\n  File \"/srv/app/server.py\", line 124, in start\n    {code}\n{exception}\n"
+        )
+    }
+
     #[test]
     fn a_python_error_naming_nothing_is_read_with_the_code_that_raised_it() {
         let c = classifier();
         let traceback = |code: &str| {
-            format!(
-                "Traceback (most recent call last):\n  File \"/srv/app/uvicorn/config.py\", line 124, in create_ssl_context\n    {code}\nFileNotFoundError: [Errno 2] No such file or directory\n"
+            one_frame_traceback(
+                code,
+                "FileNotFoundError: [Errno 2] No such file or directory",
             )
         };
         let got = c.classify_text(&traceback(
@@ -2643,8 +2651,9 @@ mod tests {
     fn a_module_attribute_looked_up_by_a_runtime_name_is_a_wrong_setting() {
         let c = classifier();
         let traceback = |code: &str| {
-            format!(
-                "Traceback (most recent call last):\n  File \"/srv/app/.venv/lib/python3.12/site-packages/granian/_internal.py\", line 66, in load_target\n    {code}\nAttributeError: module 'main' has no attribute 'application'\n"
+            one_frame_traceback(
+                code,
+                "AttributeError: module 'main' has no attribute 'application'",
             )
         };
         let got = c.classify_text(&traceback("return getattr(module, target)"));
