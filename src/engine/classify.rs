@@ -95,7 +95,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bconnection (?:failed|refused|error|timed out)(?: to)?:? (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
         r#"(?i)\(\s*['"](?P<host>localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]\s*,\s*(?P<port>\d{2,5})\s*,\s*\w+\s*="#,
         r"(?i)(?:^|[\s(:])(?P<host>[a-z][\w.-]*)/<unresolved>:(?P<port>\d{1,5})\b",
-        r"(?i)\baddr(?:ess)?(?: ?[=:]| at) ?(?P<host>[0-9a-f:.]*[0-9a-f]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*),? (?:for )?port ?[=:]? ?(?P<port>\d{1,5})\b",
+        r"(?i)\b(?:addr(?:ess)?(?: ?[=:]| at) ?|ip ')(?P<host>[0-9a-f:.]*[0-9a-f]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*)'?,? (?:for )?port ?[=:]? ?(?P<port>\d{1,5})\b",
         r"(?i)\bport (?P<port>\d{1,5}) on (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-f:.]+\])",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
         r"\.listen\(\s*(?P<port>\d{2,5})\s*[,)]",
@@ -2758,6 +2758,11 @@ mod tests {
         assert_eq!(
             find_port(b"The address at 127.0.0.1 for port 8080 is already in use."),
             Some((local, 8080))
+        );
+        // Netdata's `Cannot bind to ip '0.0.0.0', port 19999`.
+        assert_eq!(
+            find_port(b"LISTENER: Cannot bind to ip '0.0.0.0', port 19999 (errno 98, x)"),
+            Some((Some("0.0.0.0".to_string()), 19999))
         );
         // Transmission's `Couldn't bind port 51413 on 0.0.0.0`.
         assert_eq!(
