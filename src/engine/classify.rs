@@ -91,7 +91,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bhost (?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\]) port (?P<port>\d{1,5})\b",
         r"(?i)\bhost=['\x22]?(?P<host>[a-z0-9_.-]*[a-z0-9]|\[[0-9a-f:.]+\])['\x22]?,\s*port=(?P<port>\d{1,5})\b",
         r"\b(?:for|to) (?P<host>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*):(?P<port>\d{1,5})(?:$|[^\d:.]|\.(?:\s|$))",
-        r"(?i)\b(?:to|for|on) \x22?(?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\])\x22? port (?P<port>\d{1,5})\b",
+        r"(?i)\b(?:to|for|on|bind) \x22?(?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|\[[0-9a-f:.]+\])\x22? port (?P<port>\d{1,5})\b",
         r"(?i)\bconnection (?:failed|refused|error|timed out)(?: to)?:? (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
         r#"(?i)\(\s*['"](?P<host>localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]\s*,\s*(?P<port>\d{2,5})\s*,\s*\w+\s*="#,
         r"(?i)(?:^|[\s(:])(?P<host>[a-z][\w.-]*)/<unresolved>:(?P<port>\d{1,5})\b",
@@ -2758,6 +2758,11 @@ mod tests {
         assert_eq!(
             find_port(b"The address at 127.0.0.1 for port 8080 is already in use."),
             Some((local, 8080))
+        );
+        // Postfix's `fatal: bind 0.0.0.0 port 25: Address already in use`.
+        assert_eq!(
+            find_port(b"postfix/master[4412]: fatal: bind 0.0.0.0 port 25: Address already in use"),
+            Some((Some("0.0.0.0".to_string()), 25))
         );
         // Netdata's `Cannot bind to ip '0.0.0.0', port 19999`.
         assert_eq!(
