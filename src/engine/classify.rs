@@ -1368,6 +1368,7 @@ impl LineStream {
             .chain(block.lines.iter().rev())
             .filter(|l| !is_frame(l.text.as_bytes()))
             .find_map(|l| capture_text(&CONFIG_PATH, l.text.as_bytes(), "path"))
+            .or_else(|| location_path(block))
             .or_else(|| {
                 self.recent_before(block.first_line, RECENT_PORT_LINES)
                     .find_map(|line| {
@@ -1686,6 +1687,21 @@ fn fill_port_and_host<'l>(lines: impl Iterator<Item = &'l [u8]>, facts: &mut Fac
             facts.fill("host", Fact::Text(h));
         }
     }
+}
+
+/// The file an error report's `Location:` line points at (Astro: `Location:` then
+/// `/home/dev/docs/src/content/docs/guides/setup.md:0:0` on the next line), without line and column.
+fn location_path(block: &Block) -> Option<String> {
+    let at = block
+        .lines
+        .iter()
+        .position(|l| l.text.trim() == "Location:")?;
+    let next = block.lines[at + 1..]
+        .iter()
+        .map(|l| l.text.trim())
+        .find(|t| !t.is_empty())?;
+    let path = next.trim_end_matches(|c: char| c.is_ascii_digit() || c == ':');
+    (path.len() > 1 && path.contains(['/', '\\']) && !path.contains(' ')).then(|| path.to_string())
 }
 
 /// The source line a Python traceback shows for the call that raised `root`, when the message itself
@@ -2697,6 +2713,18 @@ mod tests {
         assert_eq!(
             traceback_line_prefix(b"    Traceback (most recent call last):"),
             b""
+        );
+    }
+
+    #[test]
+    fn an_error_reports_location_line_gives_the_path() {
+        let c = classifier();
+        let text = "12:08:01 [ERROR] [content] InvalidContentEntryDataError: docs → guides/setup data does not match collection schema.\n\n  title: Required\n\n  Location:\n    /home/dev/docs/src/content/docs/guides/setup.md:0:0\n";
+        let got = c.classify_text(text);
+        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
+        assert_eq!(
+            got[0].facts.text("path"),
+            Some("/home/dev/docs/src/content/docs/guides/setup.md")
         );
     }
 
