@@ -1696,11 +1696,19 @@ fn location_path(block: &Block) -> Option<String> {
         .lines
         .iter()
         .position(|l| l.text.trim() == "Location:")?;
-    let next = block.lines[at + 1..]
+    let mut path = block.lines[at + 1..]
         .iter()
         .map(|l| l.text.trim())
         .find(|t| !t.is_empty())?;
-    let path = next.trim_end_matches(|c: char| c.is_ascii_digit() || c == ':');
+    // `:line:column` (or `:line`) after the file.
+    for _ in 0..2 {
+        if let Some((head, tail)) = path.rsplit_once(':')
+            && !tail.is_empty()
+            && tail.bytes().all(|b| b.is_ascii_digit())
+        {
+            path = head;
+        }
+    }
     (path.len() > 1 && path.contains(['/', '\\']) && !path.contains(' ')).then(|| path.to_string())
 }
 
@@ -2725,6 +2733,12 @@ mod tests {
         assert_eq!(
             got[0].facts.text("path"),
             Some("/home/dev/docs/src/content/docs/guides/setup.md")
+        );
+        // A file whose name ends in digits keeps them when no line and column follow.
+        let got = c.classify_text(&text.replace("setup.md:0:0", "v2"));
+        assert_eq!(
+            got[0].facts.text("path"),
+            Some("/home/dev/docs/src/content/docs/guides/v2")
         );
     }
 
