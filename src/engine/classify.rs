@@ -2647,46 +2647,45 @@ mod tests {
         assert_eq!(got[0].facts.text("path"), Some("ks.p12"));
     }
 
-    /// A Python traceback of one frame whose source line is `code`, ending in `exception`.
-    fn one_frame_traceback(code: &str, exception: &str) -> String {
-        format!(
+    /// The type of the incident a Python traceback of one frame gives, whose source line is `code` and
+    /// which ends in `exception`.
+    fn type_raised_under(c: &Classifier, code: &str, exception: &str) -> ErrorType {
+        let traceback = format!(
             "Traceback (most recent call last):\n  File \"/srv/app/server.py\", line 124, in start\n    {code}\n{exception}\n"
-        )
+        );
+        c.classify_text(&traceback)[0].error_type
     }
 
     #[test]
     fn a_python_error_naming_nothing_is_read_with_the_code_that_raised_it() {
         let c = classifier();
-        let traceback = |code: &str| {
-            one_frame_traceback(
-                code,
-                "FileNotFoundError: [Errno 2] No such file or directory",
-            )
-        };
-        let got = c.classify_text(&traceback(
-            "ctx.load_cert_chain(certfile, keyfile, get_password)",
-        ));
-        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
-        let got = c.classify_text(&traceback("data = handle.read()"));
-        assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
+        let missing = "FileNotFoundError: [Errno 2] No such file or directory";
+        for (code, expected) in [
+            (
+                "ctx.load_cert_chain(certfile, keyfile, get_password)",
+                ErrorType::ConfigInvalid,
+            ),
+            ("data = handle.read()", ErrorType::ProcessFailed),
+        ] {
+            assert_eq!(type_raised_under(&c, code, missing), expected, "{code}");
+        }
     }
 
     #[test]
     fn a_module_attribute_looked_up_by_a_runtime_name_is_a_wrong_setting() {
         let c = classifier();
-        let traceback = |code: &str| {
-            one_frame_traceback(
-                code,
-                "AttributeError: module 'main' has no attribute 'application'",
-            )
-        };
-        let got = c.classify_text(&traceback("return getattr(module, target)"));
-        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
+        let missing = "AttributeError: module 'main' has no attribute 'application'";
         // A name written in the code is the program's own mistake (or another version's API).
-        let got = c.classify_text(&traceback("return module.application"));
-        assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
-        let got = c.classify_text(&traceback("return getattr(module, \"application\")"));
-        assert_eq!(got[0].error_type, ErrorType::ProcessFailed);
+        for (code, expected) in [
+            ("return getattr(module, target)", ErrorType::ConfigInvalid),
+            ("return module.application", ErrorType::ProcessFailed),
+            (
+                "return getattr(module, \"application\")",
+                ErrorType::ProcessFailed,
+            ),
+        ] {
+            assert_eq!(type_raised_under(&c, code, missing), expected, "{code}");
+        }
     }
 
     #[test]
