@@ -170,12 +170,12 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// A line logged at warning level (`WARN`, `Warning:`, Python's `RuntimeWarning:`, `[warn]`,
-/// `level=warn`, glog's `W1129`): a
+/// `level=warn`, glog's `W1129`, winston's `warn:` after a timestamp): a
 /// failure said as a warning that the service then gets past (Kafka's "Graceful shutdown timed out"
 /// before "Kafka Server started") was not why it failed to start.
 static WARNING_LEVEL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"\bWARN(?:ING)?\b|\bWRN\b|(?:^|\s)Warning:|\b[A-Z][a-z]+Warning:|\[(?i:warn(?:ing)?)\]|(?i:\blevel=warn(?:ing)?\b)|^[\[\s]*W\d{4} |^warn ",
+        r"\bWARN(?:ING)?\b|\bWRN\b|(?:^|\s)Warning:|\b[A-Z][a-z]+Warning:|\[(?i:warn(?:ing)?)\]|(?i:\blevel=warn(?:ing)?\b)|^[\[\s]*W\d{4} |^warn |(?:^|\s)warn(?:ing)?:\s",
     )
 });
 
@@ -216,6 +216,14 @@ static CONFIG_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// npm's own line for the path an operation failed on.
 static NPM_PATH: LazyLock<Option<Regex>> =
     LazyLock::new(|| build_bytes_regex(r"^npm (?:ERR!|error) path (?P<path>\S+)$"));
+
+/// A line saying which file or directory an action that failed was on (`Error: Failed to create
+/// directory /data/events`, with the refusal itself on a `Caused by:` line after it).
+static FAILED_ON_PATH: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r#"(?i)\bfailed to (?:create|open|write(?: to)?|read|remove|delete|rename|access)(?: the)?(?: (?:directory|dir|folder|file))? ['"`]?(?P<path>(?:/|~/|[a-z]:\\)[^\s'"`:,]*[^\s'"`:,.])"#,
+    )
+});
 
 /// A line saying which settings file is being read, whatever its extension (`Loading settings from
 /// deforum_settings.txt`).
@@ -1253,13 +1261,14 @@ impl LineStream {
         {
             error_type = t;
         }
-        // npm says which path it could not write on a line of its own (`npm error path /home/ana/.npm/…`).
+        // npm says which path it could not write on a line of its own (`npm error path /home/ana/.npm/…`);
+        // an error chain says it on the line its `Caused by:` explains.
         if error_type == ErrorType::PermissionDenied
             && facts.get("path").is_none()
-            && let Some(path) = block
-                .lines
-                .iter()
-                .find_map(|l| capture_text(&NPM_PATH, l.text.as_bytes(), "path"))
+            && let Some(path) = block.lines.iter().find_map(|l| {
+                capture_text(&NPM_PATH, l.text.as_bytes(), "path")
+                    .or_else(|| capture_text(&FAILED_ON_PATH, l.text.as_bytes(), "path"))
+            })
         {
             facts.insert("path", Fact::Text(path));
         }
@@ -1896,6 +1905,7 @@ mod tests {
                 && OPTIONAL_NOTICE.is_some()
                 && OTHER_PYTHON_NOTICE.is_some()
                 && FETCH_URL.is_some()
+                && FAILED_ON_PATH.is_some()
                 && SETTINGS_FROM.is_some()
                 && NPM_PATH.is_some()
                 && CONFIGURED_PORT.is_some()
@@ -2021,6 +2031,9 @@ mod tests {
         );
         let error = "[2026-11-29 10:36:01,002] ERROR [RaftManager id=1] Graceful shutdown timed out after 5000ms\n[2026-11-29 10:36:01,402] INFO [KafkaRaftServer nodeId=1] Kafka Server started\n";
         assert_eq!(c.classify_text(error).len(), 1, "an error is not a warning");
+        // winston's level after a timestamp, then a tab.
+        let winston = "2026-11-28T10:44:02.031Z warn: \tSession secret not set. Please set `sessionSecret` in your config.js file.\n2026-11-28T10:44:03.131Z info: \tHTTP Server listening at 0.0.0.0:3000\n";
+        assert!(c.classify_text(winston).is_empty());
     }
 
     #[test]
@@ -2834,5 +2847,26 @@ mod tests {
         // A file missing somewhere else is a failure of its own.
         let got = c.classify_text(&format!("{refused}\n{warnings}{}", missing("/etc/shop")));
         assert_eq!(got.len(), 2, "{got:?}");
+    }
+
+    #[test]
+    fn a_refusal_in_an_error_chain_takes_the_path_the_failed_action_was_on() {
+        let c = classifier();
+        let text = "Error: Failed to create directory /data/events\n\nCaused by:\n    Permission denied (os error 13)\n";
+        let got = c.classify_text(text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::PermissionDenied);
+        assert_eq!(
+            got[0].facts.get("path"),
+            Some(&Fact::Text("/data/events".into()))
+        );
+        // A sentence ending in a full stop does not lend it to the path.
+        let text = "error: failed to open file 'C:\\srv\\app\\data.db'.\nCaused by: Access is denied. (os error 5)\n";
+        let got = c.classify_text(text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(
+            got[0].facts.get("path"),
+            Some(&Fact::Text("C:\\srv\\app\\data.db".into()))
+        );
     }
 }
