@@ -125,7 +125,7 @@ fn wants_port(t: ErrorType) -> bool {
 /// failed to start. Only looked at while such a bare error line is held.
 static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is |now )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b|\bserver started\b|\bstartup complete\b|\bversion [\d.]+ running$|\bdev server ready\b",
+        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is |now )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b|\bserver started\b|\bstartup complete\b|\bversion [\d.]+ running$|\bdev server ready\b|\bis now running (?:at|on) (?:https?://|\S*:\d)",
     )
 });
 
@@ -170,12 +170,12 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// A line logged at warning level (`WARN`, `Warning:`, Python's `RuntimeWarning:`, `[warn]`,
-/// `level=warn`, glog's `W1129`, winston's `warn:` after a timestamp): a
+/// `level=warn`, glog's `W1129`, winston's `warn:` after a timestamp, Tornado's `[W 2026-…`): a
 /// failure said as a warning that the service then gets past (Kafka's "Graceful shutdown timed out"
 /// before "Kafka Server started") was not why it failed to start.
 static WARNING_LEVEL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"\bWARN(?:ING)?\b|\bWRN\b|(?:^|\s)Warning:|\b[A-Z][a-z]+Warning:|\[(?i:warn(?:ing)?)\]|(?i:\blevel=warn(?:ing)?\b)|^[\[\s]*W\d{4} |^warn |(?:^|\s)warn(?:ing)?:\s",
+        r"\bWARN(?:ING)?\b|\bWRN\b|(?:^|\s)Warning:|\b[A-Z][a-z]+Warning:|\[(?i:warn(?:ing)?)\]|(?i:\blevel=warn(?:ing)?\b)|^[\[\s]*W\d{4} |^warn |(?:^|\s)warn(?:ing)?:\s|^\[W \d",
     )
 });
 
@@ -2034,6 +2034,9 @@ mod tests {
         // winston's level after a timestamp, then a tab.
         let winston = "2026-11-28T10:44:02.031Z warn: \tSession secret not set. Please set `sessionSecret` in your config.js file.\n2026-11-28T10:44:03.131Z info: \tHTTP Server listening at 0.0.0.0:3000\n";
         assert!(c.classify_text(winston).is_empty());
+        // Tornado's `[W …]`, then "is now running at" as the ready line.
+        let tornado = "[W 2026-11-28 13:55:10.410 JupyterHub app:1893] JupyterHub.config_file /etc/jupyterhub/jupyterhub_config.py does not exist\n[I 2026-11-28 13:55:12.331 JupyterHub app:3376] JupyterHub is now running at http://:8000\n";
+        assert!(c.classify_text(tornado).is_empty());
     }
 
     #[test]
