@@ -97,6 +97,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)(?:^|[\s(:])(?P<host>[a-z][\w.-]*)/<unresolved>:(?P<port>\d{1,5})\b",
         r"(?i)\b(?:addr(?:ess)?(?: ?[=:]| at) ?|ip ')(?P<host>[0-9a-f:.]*[0-9a-f]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*)'?,? (?:for )?port ?[=:]? ?(?P<port>\d{1,5})\b",
         r"(?i)\bport (?P<port>\d{1,5}) on (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-f:.]+\])",
+        r"(?:^|\s)--listen[= ](?:(?P<host>[\w.-]+)?:)?(?P<port>\d{2,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
         r"\.listen\(\s*(?P<port>\d{2,5})\s*[,)]",
         r"(?i)\brange:?\s*(?P<port>\d{1,5})\s*-\s*\d{1,5}",
@@ -168,6 +169,12 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"(?i)\bwarn(?:ing)?\b|\boptional(?:ly)?\b|\b(?:will not|won't) be (?:enabled|available|used|loaded)\b|\bfalling back\b|\b(?:continuing|proceeding) without\b|\bignor(?:e|ed|ing)\b",
     )
 });
+
+/// A failure of the debugger attached to the program, not of the program (Node's "Starting inspector
+/// on 127.0.0.1:9229 failed: address already in use"): Node runs the program without it, so like a
+/// warning it is outlived if the service then announces itself.
+static DEBUGGER_FAILURE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| build_bytes_regex(r"(?i)\b(?:inspector|debugger)\b"));
 
 /// A line logged at warning level (`WARN`, `Warning:`, Python's `RuntimeWarning:`, `[warn]`,
 /// `level=warn`, glog's `W1129`, winston's `warn:` after a timestamp, Tornado's `[W 2026-…`): a
@@ -242,12 +249,13 @@ static SUBPROCESS_PROGRAM: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// An ordinary line setting the service's own port as a key and value (TGI's `Args { … port: 8080,`,
-/// vLLM's `Namespace(… port=8000 …)`, a command line's `--port 7860` or `-p 11300`): a port conflict
+/// vLLM's `Namespace(… port=8000 …)`, a command line's `--port 7860`, `-p 11300` or a debugger's
+/// `--listen 5678`, the first on the line): a port conflict
 /// that names no port, with no port announced just before it, is about this one. `master_port: 29500`
 /// is not it.
 static CONFIGURED_PORT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r#"(?:^|[\s,({'"])(?:--port[= ]|-p\s+|(?:server[_-])?port['"]?\s*[=:]\s*)(?P<port>\d{2,5})\b"#,
+        r#"(?:^|[\s,({'"])(?:--port[= ]|--listen[= ](?:[\w.-]*:)?|-p\s+|(?:server[_-])?port['"]?\s*[=:]\s*)(?P<port>\d{2,5})\b"#,
     )
 });
 
@@ -554,6 +562,11 @@ static PORT_WORD: LazyLock<memchr::memmem::Finder<'static>> =
 /// before `CONFIGURED_PORT`.
 static PORT_FLAG: LazyLock<memchr::memmem::Finder<'static>> =
     LazyLock::new(|| memchr::memmem::Finder::new(b" -p "));
+
+/// A debugger's listen flag (`python -m debugpy --listen 5678`), the third cheap test before
+/// `CONFIGURED_PORT`; written before the program's own `--port`, it is the port bound first.
+static LISTEN_FLAG: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"--listen"));
 
 /// Lines that continue any block: indentation, frames, chains, error-object braces, PowerShell's
 /// `At line:` / `+ CategoryInfo`, Node's `Node.js v20` footer, Rust's `note:`.
@@ -904,7 +917,9 @@ impl LineStream {
             {
                 self.other_python_noticed = true;
             }
-            if (PORT_WORD.find(t).is_some() || PORT_FLAG.find(t).is_some())
+            if (PORT_WORD.find(t).is_some()
+                || PORT_FLAG.find(t).is_some()
+                || LISTEN_FLAG.find(t).is_some())
                 && let Some(port) = capture_text(&CONFIGURED_PORT, t, "port")
                     .and_then(|p| p.parse::<u16>().ok())
                     .filter(|&p| p > 0)
@@ -1456,9 +1471,10 @@ impl LineStream {
 
     fn hold(&mut self, incident: Incident, strength: Strength, out: &mut Vec<Incident>) {
         let optional = self.announced_optional(incident.first_line)
-            || WARNING_LEVEL
-                .as_ref()
-                .is_some_and(|r| r.is_match(incident.message.as_bytes()));
+            || [&WARNING_LEVEL, &DEBUGGER_FAILURE].into_iter().any(|re| {
+                re.as_ref()
+                    .is_some_and(|r| r.is_match(incident.message.as_bytes()))
+            });
         // A crash no rule explained (typed by hints on its message, or not at all).
         let pending_causeless = self.pending.as_ref().is_some_and(|p| {
             p.strength == Strength::Strong
@@ -1784,9 +1800,19 @@ fn executable_spelling(line: &[u8], key: &str, name: &str) -> Option<String> {
     }
     let lower = name.to_ascii_lowercase();
     let word = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_');
+    // Not inside a web address (`https://github.com/go-delve/delve` names a repository).
+    let in_url = |at: usize| {
+        let token = line[..at]
+            .iter()
+            .rposition(u8::is_ascii_whitespace)
+            .map_or(0, |i| i + 1);
+        memchr::memmem::find(&line[token..at], b"://").is_some()
+    };
     memchr::memmem::find_iter(line, lower.as_bytes())
         .any(|at| {
-            (at == 0 || !word(&line[at - 1])) && !line.get(at + lower.len()).is_some_and(word)
+            (at == 0 || !word(&line[at - 1]))
+                && !line.get(at + lower.len()).is_some_and(word)
+                && !in_url(at)
         })
         .then_some(lower)
 }
@@ -1891,7 +1917,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 16);
+        assert_eq!(PORT_PATTERNS.len(), 17);
     }
 
     #[test]
@@ -1906,6 +1932,7 @@ mod tests {
                 && OTHER_PYTHON_NOTICE.is_some()
                 && FETCH_URL.is_some()
                 && FAILED_ON_PATH.is_some()
+                && DEBUGGER_FAILURE.is_some()
                 && SETTINGS_FROM.is_some()
                 && NPM_PATH.is_some()
                 && CONFIGURED_PORT.is_some()
@@ -2619,6 +2646,35 @@ mod tests {
         // With no lower-case spelling on the line, the name stays as printed.
         let got = c.classify_text("FFmpeg is not installed\n");
         assert_eq!(got[0].facts.text("command"), Some("FFmpeg"));
+        // A web address is not a spelling of the executable.
+        let got = c.classify_text(
+            "Error: Cannot find Delve debugger. Install from https://github.com/go-delve/delve & ensure it is in your Go tools path.\n",
+        );
+        assert_eq!(got[0].facts.text("command"), Some("Delve"));
+    }
+
+    #[test]
+    fn a_debugger_that_could_not_start_is_outlived_if_the_program_runs_without_it() {
+        let c = classifier();
+        let failed = "Starting inspector on 127.0.0.1:9229 failed: address already in use\n";
+        let got = c.classify_text(failed);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].facts.port(), Some(9229));
+        let ran_on = format!("{failed}shop api listening on http://localhost:3000\n");
+        assert!(c.classify_text(&ran_on).is_empty());
+    }
+
+    #[test]
+    fn a_debuggers_listen_port_is_the_one_it_could_not_bind() {
+        let c = classifier();
+        let text = "$ python -m debugpy --listen 5678 --wait-for-client -m uvicorn app.main:app --port 8000\nRuntimeError: Can't listen for client connections: [Errno 98] Address already in use\n";
+        let got = c.classify_text(text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].facts.port(), Some(5678));
+        assert_eq!(
+            find_port(b"dlv debug --headless --listen=127.0.0.1:2345"),
+            Some((Some("127.0.0.1".to_string()), 2345))
+        );
     }
 
     #[test]
