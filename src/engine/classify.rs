@@ -176,6 +176,15 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 static DEBUGGER_FAILURE: LazyLock<Option<Regex>> =
     LazyLock::new(|| build_bytes_regex(r"(?i)\b(?:inspector|debugger)\b"));
 
+/// A failure that says, on its own line, that it is tolerated ("Cannot update models (normal if
+/// you're offline)", "… continuing without cache"): like a warning, outlived if the service then
+/// announces itself.
+static TOLERATED_FAILURE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    build_bytes_regex(
+        r"(?i)\bnormal if you(?:'re| are)\b|\b(?:continuing|proceeding) without\b|\bfalling back\b",
+    )
+});
+
 /// A line logged at warning level (`WARN`, `Warning:`, Python's `RuntimeWarning:`, `[warn]`,
 /// `level=warn`, glog's `W1129`, winston's `warn:` after a timestamp, Tornado's `[W 2026-…`): a
 /// failure said as a warning that the service then gets past (Kafka's "Graceful shutdown timed out"
@@ -1471,10 +1480,12 @@ impl LineStream {
 
     fn hold(&mut self, incident: Incident, strength: Strength, out: &mut Vec<Incident>) {
         let optional = self.announced_optional(incident.first_line)
-            || [&WARNING_LEVEL, &DEBUGGER_FAILURE].into_iter().any(|re| {
-                re.as_ref()
-                    .is_some_and(|r| r.is_match(incident.message.as_bytes()))
-            });
+            || [&WARNING_LEVEL, &DEBUGGER_FAILURE, &TOLERATED_FAILURE]
+                .into_iter()
+                .any(|re| {
+                    re.as_ref()
+                        .is_some_and(|r| r.is_match(incident.message.as_bytes()))
+                });
         // A crash no rule explained (typed by hints on its message, or not at all).
         let pending_causeless = self.pending.as_ref().is_some_and(|p| {
             p.strength == Strength::Strong
@@ -1933,6 +1944,7 @@ mod tests {
                 && FETCH_URL.is_some()
                 && FAILED_ON_PATH.is_some()
                 && DEBUGGER_FAILURE.is_some()
+                && TOLERATED_FAILURE.is_some()
                 && SETTINGS_FROM.is_some()
                 && NPM_PATH.is_some()
                 && CONFIGURED_PORT.is_some()
@@ -2662,6 +2674,15 @@ mod tests {
         assert_eq!(got[0].facts.port(), Some(9229));
         let ran_on = format!("{failed}shop api listening on http://localhost:3000\n");
         assert!(c.classify_text(&ran_on).is_empty());
+    }
+
+    #[test]
+    fn a_failure_that_says_it_is_tolerated_is_outlived_if_the_service_gets_ready() {
+        let c = classifier();
+        let offline = "Cannot update models (normal if you're offline): <urlopen error [Errno -3] Temporary failure in name resolution>\n";
+        assert_eq!(c.classify_text(offline).len(), 1, "nothing got past it");
+        let ran = format!("{offline}Running on http://127.0.0.1:5000\n");
+        assert!(c.classify_text(&ran).is_empty());
     }
 
     #[test]
