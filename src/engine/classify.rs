@@ -177,11 +177,12 @@ static DEBUGGER_FAILURE: LazyLock<Option<Regex>> =
     LazyLock::new(|| build_bytes_regex(r"(?i)\b(?:inspector|debugger)\b"));
 
 /// A failure that says, on its own line, that it is tolerated ("Cannot update models (normal if
-/// you're offline)", "… continuing without cache"): like a warning, outlived if the service then
-/// announces itself.
+/// you're offline)", "… continuing without cache"), or that ONNX Runtime tolerates by design (an
+/// execution provider it could not load; it runs on the CPU instead): like a warning, outlived if
+/// the service then announces itself.
 static TOLERATED_FAILURE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\bnormal if you(?:'re| are)\b|\b(?:continuing|proceeding) without\b|\bfalling back\b",
+        r"(?i)\bnormal if you(?:'re| are)\b|\b(?:continuing|proceeding) without\b|\bfalling back\b|\bTryGetProviderInfo_\w+|\bFailed to create \w+ExecutionProvider\b",
     )
 });
 
@@ -2682,6 +2683,11 @@ mod tests {
         let offline = "Cannot update models (normal if you're offline): <urlopen error [Errno -3] Temporary failure in name resolution>\n";
         assert_eq!(c.classify_text(offline).len(), 1, "nothing got past it");
         let ran = format!("{offline}Running on http://127.0.0.1:5000\n");
+        assert!(c.classify_text(&ran).is_empty());
+        // ONNX Runtime runs on the CPU when a provider's library cannot be loaded.
+        let provider = "[E:onnxruntime:Default, provider_bridge_ort.cc:1848 TryGetProviderInfo_CUDA] Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.12: cannot open shared object file: No such file or directory\n";
+        assert_eq!(c.classify_text(provider).len(), 1, "nothing got past it");
+        let ran = format!("{provider}* Running on local URL:  http://127.0.0.1:7860\n");
         assert!(c.classify_text(&ran).is_empty());
     }
 
