@@ -170,19 +170,14 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
-/// A failure of the debugger attached to the program, not of the program (Node's "Starting inspector
-/// on 127.0.0.1:9229 failed: address already in use"): Node runs the program without it, so like a
-/// warning it is outlived if the service then announces itself.
-static DEBUGGER_FAILURE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| build_bytes_regex(r"(?i)\b(?:inspector|debugger)\b"));
-
-/// A failure that says, on its own line, that it is tolerated ("Cannot update models (normal if
-/// you're offline)", "… continuing without cache"), or that ONNX Runtime tolerates by design (an
-/// execution provider it could not load; it runs on the CPU instead): like a warning, outlived if
-/// the service then announces itself.
+/// A failure the program goes on without: one that says so on its own line ("Cannot update models
+/// (normal if you're offline)", "… continuing without cache"), the debugger's rather than the
+/// program's (Node's "Starting inspector on 127.0.0.1:9229 failed": Node runs the program without
+/// it), or an ONNX Runtime execution provider that could not load (it runs on the CPU instead). Like
+/// a warning, outlived if the service then announces itself.
 static TOLERATED_FAILURE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\bnormal if you(?:'re| are)\b|\b(?:continuing|proceeding) without\b|\bfalling back\b|\bTryGetProviderInfo_\w+|\bFailed to create \w+ExecutionProvider\b",
+        r"(?i)\bnormal if you(?:'re| are)\b|\b(?:continuing|proceeding) without\b|\bfalling back\b|\b(?:inspector|debugger)\b|\bTryGetProviderInfo_\w+|\bFailed to create \w+ExecutionProvider\b",
     )
 });
 
@@ -1481,12 +1476,10 @@ impl LineStream {
 
     fn hold(&mut self, incident: Incident, strength: Strength, out: &mut Vec<Incident>) {
         let optional = self.announced_optional(incident.first_line)
-            || [&WARNING_LEVEL, &DEBUGGER_FAILURE, &TOLERATED_FAILURE]
-                .into_iter()
-                .any(|re| {
-                    re.as_ref()
-                        .is_some_and(|r| r.is_match(incident.message.as_bytes()))
-                });
+            || [&WARNING_LEVEL, &TOLERATED_FAILURE].into_iter().any(|re| {
+                re.as_ref()
+                    .is_some_and(|r| r.is_match(incident.message.as_bytes()))
+            });
         // A crash no rule explained (typed by hints on its message, or not at all).
         let pending_causeless = self.pending.as_ref().is_some_and(|p| {
             p.strength == Strength::Strong
@@ -1944,7 +1937,6 @@ mod tests {
                 && OTHER_PYTHON_NOTICE.is_some()
                 && FETCH_URL.is_some()
                 && FAILED_ON_PATH.is_some()
-                && DEBUGGER_FAILURE.is_some()
                 && TOLERATED_FAILURE.is_some()
                 && SETTINGS_FROM.is_some()
                 && NPM_PATH.is_some()
