@@ -27,13 +27,7 @@ pub fn profile() -> Result<Profile, String> {
 pub fn profile_with_exe(exe: &Path) -> Result<Profile, String> {
     let mut profile =
         Profile::parse(DEMO_PROFILE, Path::new("demo.ron")).map_err(|e| e.to_string())?;
-    for s in &mut profile.services {
-        for arg in &mut s.command {
-            if arg == "{self}" {
-                *arg = exe.to_string_lossy().into_owned();
-            }
-        }
-    }
+    profile.expand_self(exe);
     profile.path = None;
     Ok(profile)
 }

@@ -175,7 +175,24 @@ impl Profile {
             path: path.to_path_buf(),
             source,
         })?;
-        Profile::parse(&text, path)
+        let mut profile = Profile::parse(&text, path)?;
+        // `assets/demo.ron` opened as a file (`doctor --profile assets/demo.ron`, the window's Open)
+        // starts the same demo servers as the embedded copy.
+        if let Ok(exe) = std::env::current_exe() {
+            profile.expand_self(&exe);
+        }
+        Ok(profile)
+    }
+
+    /// Replaces a command's `{self}` (the demo profile's way of naming this very program) with `exe`.
+    pub fn expand_self(&mut self, exe: &Path) {
+        for s in &mut self.services {
+            for arg in &mut s.command {
+                if arg == "{self}" {
+                    *arg = exe.to_string_lossy().into_owned();
+                }
+            }
+        }
     }
 
     /// Parses and validates profile text; `path` names it in messages and anchors relative paths.

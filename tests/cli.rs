@@ -234,3 +234,20 @@ fn a_bad_user_rule_is_reported_and_the_rest_keep_working() {
     let types: Vec<&str> = rows.iter().map(|r| r["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["process_failed", "dependency_missing"]);
 }
+
+#[test]
+fn the_shipped_demo_profile_names_this_program_when_opened_as_a_file() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.ron");
+    let out = run(
+        home.path(),
+        &["doctor", "--profile", demo.to_str().expect("utf-8 path")],
+        None,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let commands: Vec<&str> = text.lines().filter(|l| l.contains(" command ")).collect();
+    assert_eq!(commands.len(), 3, "{text}");
+    for line in commands {
+        assert!(line.starts_with("[✓]"), "{text}");
+    }
+}
