@@ -173,11 +173,12 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// A failure the program goes on without: one that says so on its own line ("Cannot update models
 /// (normal if you're offline)", "… continuing without cache"), the debugger's rather than the
 /// program's (Node's "Starting inspector on 127.0.0.1:9229 failed": Node runs the program without
-/// it), or an ONNX Runtime execution provider that could not load (it runs on the CPU instead). Like
-/// a warning, outlived if the service then announces itself.
+/// it), an ONNX Runtime execution provider that could not load (it runs on the CPU instead), or a
+/// ggml backend that could not initialise (llama.cpp and stable-diffusion.cpp then use the CPU).
+/// Like a warning, outlived if the service then announces itself.
 static TOLERATED_FAILURE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\bnormal if you(?:'re| are)\b|\b(?:continuing|proceeding) without\b|\bfalling back\b|\b(?:inspector|debugger)\b|\bTryGetProviderInfo_\w+|\bFailed to create \w+ExecutionProvider\b",
+        r"(?i)\bnormal if you(?:'re| are)\b|\b(?:continuing|proceeding) without\b|\bfalling back\b|\b(?:inspector|debugger)\b|\bTryGetProviderInfo_\w+|\bFailed to create \w+ExecutionProvider\b|^ggml_\w+_init: failed to initialize\b",
     )
 });
 
