@@ -147,6 +147,11 @@ static ACTIVATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// A line logged at information level (`level=info`, `INFO`, Gitea's `[I]`, glog's `I1129`): after
+/// a warning the program said it would retry, the program going on with its ordinary work.
+static INFO_LEVEL: LazyLock<Option<Regex>> =
+    LazyLock::new(|| build_bytes_regex(r"\blevel=info\b|\bINFO\b|\[I\] |^[\[\s]*I\d{4} "));
+
 /// Output saying a failed step will be tried again.
 static RETRYING: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
@@ -948,7 +953,11 @@ impl LineStream {
                 let reconnected = p.retrying
                     && p.incident.error_type == ErrorType::NetworkError
                     && RECONNECTED.as_ref().is_some_and(|r| r.is_match(t));
+                // A warning it would retry, then ordinary work logged at information level.
+                let went_on =
+                    p.retrying && p.optional && INFO_LEVEL.as_ref().is_some_and(|r| r.is_match(t));
                 if reconnected
+                    || went_on
                     || (p.outlived_if_ready() && READY_LINE.as_ref().is_some_and(|r| r.is_match(t)))
                 {
                     self.pending = None;
@@ -1939,6 +1948,7 @@ mod tests {
                 && FETCH_URL.is_some()
                 && FAILED_ON_PATH.is_some()
                 && TOLERATED_FAILURE.is_some()
+                && INFO_LEVEL.is_some()
                 && SETTINGS_FROM.is_some()
                 && NPM_PATH.is_some()
                 && CONFIGURED_PORT.is_some()
@@ -2682,6 +2692,22 @@ mod tests {
         assert_eq!(c.classify_text(provider).len(), 1, "nothing got past it");
         let ran = format!("{provider}* Running on local URL:  http://127.0.0.1:7860\n");
         assert!(c.classify_text(&ran).is_empty());
+    }
+
+    #[test]
+    fn a_warning_it_retries_is_outlived_when_ordinary_work_goes_on() {
+        let c = classifier();
+        let warned = "time=\"2026-11-29T20:31:12Z\" level=warning msg=\"cannot fetch task: connection refused, retrying\"\n";
+        assert_eq!(c.classify_text(warned).len(), 1, "nothing went on after it");
+        let went_on = format!(
+            "{warned}time=\"2026-11-29T20:31:22Z\" level=info msg=\"task 1 repo is shop/web\"\n"
+        );
+        assert!(c.classify_text(&went_on).is_empty());
+        // Not for an error, and not for a warning that did not say it would retry.
+        let error = "time=\"2026-11-29T20:31:12Z\" level=error msg=\"cannot fetch task: connection refused, retrying\"\ntime=\"2026-11-29T20:31:22Z\" level=info msg=\"task 1 repo is shop/web\"\n";
+        assert_eq!(c.classify_text(error).len(), 1, "{error}");
+        let once = "time=\"2026-11-29T20:31:12Z\" level=warning msg=\"cannot fetch task: connection refused\"\ntime=\"2026-11-29T20:31:22Z\" level=info msg=\"shutting down\"\n";
+        assert_eq!(c.classify_text(once).len(), 1, "{once}");
     }
 
     #[test]
