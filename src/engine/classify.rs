@@ -1898,9 +1898,17 @@ fn first_port(line: &[u8], same_port: Option<u16>) -> Option<(Option<String>, u1
             else {
                 continue;
             };
+            // An IPv6 address is named without the brackets a URL or `[::1]:8080` puts round it.
             let host = caps
                 .name("host")
-                .map(|m| String::from_utf8_lossy(m.as_bytes()).to_string())
+                .map(|m| {
+                    let h = m.as_bytes();
+                    let h = h
+                        .strip_prefix(b"[")
+                        .and_then(|h| h.strip_suffix(b"]"))
+                        .unwrap_or(h);
+                    String::from_utf8_lossy(h).to_string()
+                })
                 .filter(|h| !h.is_empty());
             // `"id":20568` in JSON logs is a key and a number, not a port.
             let start = caps.name("port").map_or(0, |m| m.start());
@@ -2194,7 +2202,7 @@ mod tests {
             (
                 "Failed to bind to address http://[::1]:5000: address already in use.",
                 5000,
-                Some("[::1]"),
+                Some("::1"),
             ),
         ];
         for (line, port, host) in cases {
@@ -2720,6 +2728,11 @@ mod tests {
         assert_eq!(
             find_port(b"dlv debug --headless --listen=127.0.0.1:2345"),
             Some((Some("127.0.0.1".to_string()), 2345))
+        );
+        // An IPv6 host is named without its brackets.
+        assert_eq!(
+            find_port(b"listen tcp [::1]:8080: bind: cannot assign requested address"),
+            Some((Some("::1".to_string()), 8080))
         );
     }
 
