@@ -218,9 +218,12 @@ static FETCH_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
 static CONNECTING: LazyLock<Option<Regex>> =
     LazyLock::new(|| build_bytes_regex(r"(?i)\bconnecting\b|\bconnect(?:ion)? to\b"));
 
-/// The host of a web address on a line.
+/// The host of a web or database address on a line (`https://huggingface.co/…`,
+/// `postgres://martin@localhost/gis`).
 static URL_HOST: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    build_bytes_regex(r"(?i)\bhttps?://(?:[^/@\s]*@)?(?P<host>[a-z0-9][\w.-]*\.[a-z]{2,})\b")
+    build_bytes_regex(
+        r"(?i)\b(?:https?|postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|nats|mqtts?)://(?:[^/@\s]*@)?(?P<host>localhost|[a-z0-9][\w.-]*\.[a-z]{2,}|(?:\d{1,3}\.){3}\d{1,3})\b",
+    )
 });
 
 /// A configuration file named anywhere near a config_invalid incident that did not say which file:
@@ -2700,6 +2703,14 @@ mod tests {
         assert_eq!(c.classify_text(provider).len(), 1, "nothing got past it");
         let ran = format!("{provider}* Running on local URL:  http://127.0.0.1:7860\n");
         assert!(c.classify_text(&ran).is_empty());
+    }
+
+    #[test]
+    fn a_refused_database_address_names_its_host() {
+        let c = classifier();
+        let got = c.classify_text("Error: Unable to connect to postgres://martin@localhost/gis: error connecting to server: Connection refused (os error 111)\n");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].facts.text("host"), Some("localhost"));
     }
 
     #[test]
