@@ -126,7 +126,7 @@ fn wants_port(t: ErrorType) -> bool {
 /// failed to start. Only looked at while such a bare error line is held.
 static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is |now )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b|\bserver started\b|\bstartup complete\b|\bversion [\d.]+ running$|\bdev server ready\b|\bis now running (?:at|on) (?:https?://|\S*:\d)",
+        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is |now )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b|\bserver started\b|\bstartup complete\b|\bversion [\d.]+ running$|\bdev server ready\b|\bis now running (?:at|on) (?:https?://|\S*:\d)|\blistener opened on\b|\blisten addr=",
     )
 });
 
@@ -1493,6 +1493,16 @@ impl LineStream {
                 re.as_ref()
                     .is_some_and(|r| r.is_match(incident.message.as_bytes()))
             });
+        // A warning just after the service announced itself ready is not why it failed to start
+        // (go2rtc's "can't get public IP" once its listeners are open).
+        if optional
+            && READY_LINE.as_ref().is_some_and(|r| {
+                self.recent_before(incident.first_line, RECENT_PORT_LINES)
+                    .any(|l| r.is_match(l))
+            })
+        {
+            return;
+        }
         // A crash no rule explained (typed by hints on its message, or not at all).
         let pending_causeless = self.pending.as_ref().is_some_and(|p| {
             p.strength == Strength::Strong
@@ -2088,6 +2098,15 @@ mod tests {
         // winston's level after a timestamp, then a tab.
         let winston = "2026-11-28T10:44:02.031Z warn: \tSession secret not set. Please set `sessionSecret` in your config.js file.\n2026-11-28T10:44:03.131Z info: \tHTTP Server listening at 0.0.0.0:3000\n";
         assert!(c.classify_text(winston).is_empty());
+        // A warning just after the service said it was up is not a startup failure.
+        let after_ready = "22:21:02.119 INF [api] listen addr=:1984\n22:21:05.402 WRN [webrtc] can't get public IP error=\"dial tcp: lookup api.ipify.org: no such host\"\n";
+        assert!(c.classify_text(after_ready).is_empty());
+        let error_after_ready = "22:21:02.119 INF [api] listen addr=:1984\n22:21:05.402 ERR [webrtc] can't get public IP error=\"dial tcp: lookup api.ipify.org: no such host\"\n";
+        assert_eq!(
+            c.classify_text(error_after_ready).len(),
+            1,
+            "an error is not a warning"
+        );
         // Tornado's `[W …]`, then "is now running at" as the ready line.
         let tornado = "[W 2026-11-28 13:55:10.410 JupyterHub app:1893] JupyterHub.config_file /etc/jupyterhub/jupyterhub_config.py does not exist\n[I 2026-11-28 13:55:12.331 JupyterHub app:3376] JupyterHub is now running at http://:8000\n";
         assert!(c.classify_text(tornado).is_empty());
