@@ -126,7 +126,7 @@ fn wants_port(t: ErrorType) -> bool {
 /// failed to start. Only looked at while such a bare error line is held.
 static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is |now )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b|\bserver started\b|\bstartup complete\b|\bversion [\d.]+ running$|\bdev server ready\b|\bis now running (?:at|on) (?:https?://|\S*:\d)|\blistener opened on\b|\blisten addr=",
+        r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is |now )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b|\bserver started\b|\bstartup complete\b|\bversion [\d.]+ running$|\bdev server ready\b|\bis now running (?:at|on) (?:https?://|\S*:\d)|\blistener opened on\b|\blisten addr=|\bserving!(?:\s|$)",
     )
 });
 
@@ -1029,6 +1029,11 @@ impl LineStream {
             BlockKind::RustPanic => b.rust_expect_message || is_generic_continuation(t),
             BlockKind::Npm | BlockKind::Stack | BlockKind::Generic => {
                 if !b.blanks.is_empty() && a.rule.is_none() && !is_generic_continuation(t) {
+                    return false;
+                }
+                // The service saying it is up, even indented in a box (serve's "│ Serving! │"),
+                // is not more of the error.
+                if a.rule.is_none() && READY_LINE.as_ref().is_some_and(|r| r.is_match(t)) {
                     return false;
                 }
                 is_generic_continuation(t) || a.rule.is_some() || a.marker.is_some()
@@ -2722,6 +2727,16 @@ mod tests {
         assert_eq!(c.classify_text(provider).len(), 1, "nothing got past it");
         let ran = format!("{provider}* Running on local URL:  http://127.0.0.1:7860\n");
         assert!(c.classify_text(&ran).is_empty());
+    }
+
+    #[test]
+    fn a_ready_line_indented_in_a_box_ends_the_error_before_it() {
+        let c = classifier();
+        let error = " ERROR  Cannot copy server address to clipboard: Couldn't find the `xsel` binary\n\n   ┌──────────────┐\n";
+        assert_eq!(c.classify_text(error).len(), 1, "nothing got past it");
+        let served =
+            format!("{error}   │   Serving!   │\n   │   - Local:    http://localhost:3000   │\n");
+        assert!(c.classify_text(&served).is_empty());
     }
 
     #[test]
