@@ -135,7 +135,7 @@ static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// connection successful").
 static RECONNECTED: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\bconnection (?:successful|succeeded|established|ok)\b|\bsuccessfully connected\b|\bconnected successfully\b",
+        r"(?i)\bconnection (?:successful|succeeded|established|ok)\b|\bsuccessfully connected\b|\bconnected successfully\b|^(?:\S+\s+\|\s+)?connected to\b",
     )
 });
 
@@ -155,7 +155,7 @@ static INFO_LEVEL: LazyLock<Option<Regex>> =
 /// Output saying a failed step will be tried again.
 static RETRYING: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\bretrying\b|\bretry(?:ing)? in \d|\btrying again\b|\bwill (?:retry|try again)\b|\battempt \d+ ?(?:/|of) ?\d+",
+        r"(?i)\bretrying\b|\bretry(?:ing)? in \d|\btrying again\b|\bwill (?:retry|try again)\b|\battempt \d+ ?(?:/|of) ?\d+|^(?:\S+\s+\|\s+)?waiting \d+(?:\.\d+)? ?(?:s|secs?|seconds?)\b",
     )
 });
 
@@ -2810,6 +2810,11 @@ mod tests {
         let got = c.classify_text(&format!(
             "{failed}\n{{\"event\": \"PostgreSQL connection successful\", \"level\": \"info\"}}\n"
         ));
+        assert!(got.is_empty(), "{got:?}");
+        // "Waiting 1s" after a failed ping is a retry; "Connected to Redis broker." a connection.
+        let ping = "Redis ping #0 failed.\nError: Error 111 connecting to broker:6379. Connection refused..\nWaiting 1s\n";
+        assert_eq!(c.classify_text(ping).len(), 1, "it never connected");
+        let got = c.classify_text(&format!("{ping}Connected to Redis broker.\n"));
         assert!(got.is_empty(), "{got:?}");
     }
 
