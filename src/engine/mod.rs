@@ -176,6 +176,14 @@ impl Facts {
             value = v;
         }
         let value = value.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+        // An IPv6 host without the brackets an address puts round it (`[::1]:5432`).
+        let value = match key {
+            "host" => value
+                .strip_prefix('[')
+                .and_then(|v| v.strip_suffix(']'))
+                .unwrap_or(value),
+            _ => value,
+        };
         if value.is_empty() || (key == "host" && !value.chars().any(|c| c.is_ascii_alphanumeric()))
         {
             return;
@@ -318,6 +326,12 @@ mod tests {
             f.text("host"),
             None,
             "a host of punctuation only is no host"
+        );
+        f.set_captured("host", "[::1]");
+        assert_eq!(
+            f.text("host"),
+            Some("::1"),
+            "an IPv6 host loses its brackets"
         );
         f.set_captured("command", r"a\\b");
         assert_eq!(f.text("command"), Some(r"a\\b"), "only paths are unescaped");
