@@ -123,7 +123,9 @@ fn wants_port(t: ErrorType) -> bool {
 
 /// A line saying the service got up after all ("Listening on …", "ready in 402 ms"): an error line
 /// the service outlived (Grafana's `level=error msg="Could not register plugin"`) is not why it
-/// failed to start. Only looked at while such a bare error line is held.
+/// failed to start. Only looked at while such a line is held, on the lines of an open error block
+/// (a ready line ends it), and on the few lines before a warning (one just after the service said it
+/// was up is dropped) — never on every ordinary line.
 static READY_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
         r"(?i)\blistening (?:on|at)\b|\bhttp server listen\b|\brunning on [a-z]+://|\bready in \d|\bready to accept connections\b|\bapplication startup complete\b|\bnow listening on\b|\bserver (?:is |now )?(?:running|started|listening) (?:on|at)\b|\bstarted server on\b|\brunning on local url:|\bto see the gui go to:|^successfully installed\b|\bserver started\b|\bstartup complete\b|\bversion [\d.]+ running$|\bdev server ready\b|\bis now running (?:at|on) (?:https?://|\S*:\d)|\blistener opened on\b|\blisten addr=|\bserving!(?:\s|$)|\bstarting development server at https?://|\bstarted \w*service at\b|\bis up and running\b|^\.:\d{2,5}$",
