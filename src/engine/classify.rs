@@ -97,6 +97,7 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)(?:^|[\s(:])(?P<host>[a-z][\w.-]*)/<unresolved>:(?P<port>\d{1,5})\b",
         r"(?i)\b(?:addr(?:ess)?(?: ?[=:]| at) ?|ip ')(?P<host>[0-9a-f:.]*[0-9a-f]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*)'?,? (?:for )?port ?[=:]? ?(?P<port>\d{1,5})\b",
         r"(?i)\bport (?P<port>\d{1,5}) on (?P<host>localhost|(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-f:.]+\])",
+        r"(?i)\bhost: (?P<host>[a-z][\w.-]*):(?P<port>\d{2,5})\b",
         r"(?:^|\s)--listen[= ](?:(?P<host>[\w.-]+)?:)?(?P<port>\d{2,5})\b",
         r"(?i)\bports?\b['\x22]?\s*(?:number\s*)?[:=#]?\s*['\x22\[]?(?P<port>\d{1,5})\b",
         r"\.listen\(\s*(?P<port>\d{2,5})\s*[,)]",
@@ -1960,7 +1961,7 @@ mod tests {
 
     #[test]
     fn port_patterns_all_compile() {
-        assert_eq!(PORT_PATTERNS.len(), 17);
+        assert_eq!(PORT_PATTERNS.len(), 18);
     }
 
     #[test]
@@ -2223,6 +2224,11 @@ mod tests {
                 Some("localhost"),
             ),
             ("  port: 3000", 3000, None),
+            (
+                "[ERROR] [clearml.initialize] Elastic host: elasticsearch:9200",
+                9200,
+                Some("elasticsearch"),
+            ),
             (
                 r#"{"level":"error","port":3000,"msg":"listen failed"}"#,
                 3000,
