@@ -1919,17 +1919,9 @@ fn first_port(line: &[u8], same_port: Option<u16>) -> Option<(Option<String>, u1
             else {
                 continue;
             };
-            // An IPv6 address is named without the brackets a URL or `[::1]:8080` puts round it.
             let host = caps
                 .name("host")
-                .map(|m| {
-                    let h = m.as_bytes();
-                    let h = h
-                        .strip_prefix(b"[")
-                        .and_then(|h| h.strip_suffix(b"]"))
-                        .unwrap_or(h);
-                    String::from_utf8_lossy(h).to_string()
-                })
+                .map(|m| super::bare_host(&String::from_utf8_lossy(m.as_bytes())).to_string())
                 .filter(|h| !h.is_empty());
             // `"id":20568` in JSON logs is a key and a number, not a port.
             let start = caps.name("port").map_or(0, |m| m.start());

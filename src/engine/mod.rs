@@ -123,6 +123,13 @@ impl fmt::Display for Fact {
     }
 }
 
+/// An IPv6 host without the brackets an address puts round it (`[::1]:5432` names `::1`).
+pub(crate) fn bare_host(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
 /// A Windows path as Python's repr prints it (`'C:\\ProgramData\\app'`) becomes the path itself.
 /// Only when every run of backslashes has an even length: a path as it is (`C:\app`,
 /// `\\server\share`) always has an odd run somewhere.
@@ -176,12 +183,8 @@ impl Facts {
             value = v;
         }
         let value = value.trim_matches(|c| c == '\'' || c == '"' || c == '`');
-        // An IPv6 host without the brackets an address puts round it (`[::1]:5432`).
         let value = match key {
-            "host" => value
-                .strip_prefix('[')
-                .and_then(|v| v.strip_suffix(']'))
-                .unwrap_or(value),
+            "host" => bare_host(value),
             _ => value,
         };
         if value.is_empty() || (key == "host" && !value.chars().any(|c| c.is_ascii_alphanumeric()))
