@@ -429,7 +429,6 @@ pub fn manual_steps(t: ErrorType, facts: &Facts, os: Os) -> Vec<String> {
     let port = facts
         .port()
         .map_or_else(|| "PORT".to_string(), |p| p.to_string());
-    let module = facts.text("module").unwrap_or("PACKAGE");
     let path = facts.text("path").unwrap_or("the configuration file");
     let mut steps: Vec<String> = Vec::new();
     match (t, os) {
@@ -489,9 +488,14 @@ pub fn manual_steps(t: ErrorType, facts: &Facts, os: Os) -> Vec<String> {
                 if is_python_command(cmd) && os == Os::Windows {
                     steps.push("On Windows the launcher is py: try py -3 instead of python, or install Python from python.org with 'Add to PATH'.".into());
                 }
-            } else {
+            } else if let Some(module) = facts.text("module") {
                 steps.push(format!("Install it into the service's environment: python -m pip install {module}  or  npm install {module}"));
                 steps.push("Check that the service runs with the environment you installed into (which python / where python).".into());
+            } else {
+                // Nothing named to install: a driver, a runtime or a component of the wrong version.
+                steps.push("The log names no package to install: its error line says what is missing or which version it needs (a GPU driver, a runtime, a build step, a component too old or too new).".into());
+                steps.push("Install or update that component, or pin the version it asks for in the service's requirements, then start again.".into());
+                steps.push("Check that the service runs with the environment you changed (which python / where python, node --version).".into());
             }
         }
         (ErrorType::ConfigInvalid, _) => {
@@ -645,6 +649,14 @@ mod tests {
         assert!(win.contains("findstr :8000"), "{win}");
         let lin = manual_steps(ErrorType::PortConflict, &f, Os::Linux).join("\n");
         assert!(lin.contains("lsof -nP -iTCP:8000"), "{lin}");
+        // With nothing named to install, no "pip install PACKAGE" placeholder.
+        let unnamed = manual_steps(ErrorType::DependencyMissing, &f, Os::Linux).join("\n");
+        assert!(!unnamed.contains("PACKAGE"), "{unnamed}");
+        assert!(unnamed.contains("names no package"), "{unnamed}");
+        let mut named = Facts::new();
+        named.insert("module", Fact::Text("torch".into()));
+        let named = manual_steps(ErrorType::DependencyMissing, &named, Os::Linux).join("\n");
+        assert!(named.contains("pip install torch"), "{named}");
         for t in ErrorType::ALL {
             for os in [Os::Linux, Os::MacOs, Os::Windows] {
                 let steps = manual_steps(t, &f, os);
