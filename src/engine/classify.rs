@@ -1951,6 +1951,14 @@ mod tests {
         Classifier::builtin().0
     }
 
+    /// `failure` alone is reported once; followed by `after` (the service getting past it), nothing is.
+    fn assert_outlived_by(c: &Classifier, failure: &str, after: &str) {
+        let alone = c.classify_text(failure);
+        assert_eq!(alone.len(), 1, "nothing got past it: {alone:?}");
+        let got = c.classify_text(&format!("{failure}{after}"));
+        assert!(got.is_empty(), "{got:?}");
+    }
+
     #[test]
     fn port_patterns_all_compile() {
         assert_eq!(PORT_PATTERNS.len(), 18);
@@ -2719,24 +2727,25 @@ mod tests {
     fn a_failure_that_says_it_is_tolerated_is_outlived_if_the_service_gets_ready() {
         let c = classifier();
         let offline = "Cannot update models (normal if you're offline): <urlopen error [Errno -3] Temporary failure in name resolution>\n";
-        assert_eq!(c.classify_text(offline).len(), 1, "nothing got past it");
-        let ran = format!("{offline}Running on http://127.0.0.1:5000\n");
-        assert!(c.classify_text(&ran).is_empty());
+        assert_outlived_by(&c, offline, "Running on http://127.0.0.1:5000\n");
         // ONNX Runtime runs on the CPU when a provider's library cannot be loaded.
         let provider = "[E:onnxruntime:Default, provider_bridge_ort.cc:1848 TryGetProviderInfo_CUDA] Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.12: cannot open shared object file: No such file or directory\n";
-        assert_eq!(c.classify_text(provider).len(), 1, "nothing got past it");
-        let ran = format!("{provider}* Running on local URL:  http://127.0.0.1:7860\n");
-        assert!(c.classify_text(&ran).is_empty());
+        assert_outlived_by(
+            &c,
+            provider,
+            "* Running on local URL:  http://127.0.0.1:7860\n",
+        );
     }
 
     #[test]
     fn a_ready_line_indented_in_a_box_ends_the_error_before_it() {
         let c = classifier();
         let error = " ERROR  Cannot copy server address to clipboard: Couldn't find the `xsel` binary\n\n   ┌──────────────┐\n";
-        assert_eq!(c.classify_text(error).len(), 1, "nothing got past it");
-        let served =
-            format!("{error}   │   Serving!   │\n   │   - Local:    http://localhost:3000   │\n");
-        assert!(c.classify_text(&served).is_empty());
+        assert_outlived_by(
+            &c,
+            error,
+            "   │   Serving!   │\n   │   - Local:    http://localhost:3000   │\n",
+        );
     }
 
     #[test]
@@ -2751,11 +2760,11 @@ mod tests {
     fn a_warning_it_retries_is_outlived_when_ordinary_work_goes_on() {
         let c = classifier();
         let warned = "time=\"2026-11-29T20:31:12Z\" level=warning msg=\"cannot fetch task: connection refused, retrying\"\n";
-        assert_eq!(c.classify_text(warned).len(), 1, "nothing went on after it");
-        let went_on = format!(
-            "{warned}time=\"2026-11-29T20:31:22Z\" level=info msg=\"task 1 repo is shop/web\"\n"
+        assert_outlived_by(
+            &c,
+            warned,
+            "time=\"2026-11-29T20:31:22Z\" level=info msg=\"task 1 repo is shop/web\"\n",
         );
-        assert!(c.classify_text(&went_on).is_empty());
         // Not for an error, and not for a warning that did not say it would retry.
         let error = "time=\"2026-11-29T20:31:12Z\" level=error msg=\"cannot fetch task: connection refused, retrying\"\ntime=\"2026-11-29T20:31:22Z\" level=info msg=\"task 1 repo is shop/web\"\n";
         assert_eq!(c.classify_text(error).len(), 1, "{error}");
@@ -2813,9 +2822,7 @@ mod tests {
         assert!(got.is_empty(), "{got:?}");
         // "Waiting 1s" after a failed ping is a retry; "Connected to Redis broker." a connection.
         let ping = "Redis ping #0 failed.\nError: Error 111 connecting to broker:6379. Connection refused..\nWaiting 1s\n";
-        assert_eq!(c.classify_text(ping).len(), 1, "it never connected");
-        let got = c.classify_text(&format!("{ping}Connected to Redis broker.\n"));
-        assert!(got.is_empty(), "{got:?}");
+        assert_outlived_by(&c, ping, "Connected to Redis broker.\n");
     }
 
     #[test]
