@@ -291,7 +291,8 @@ fn build_bytes_regex(pattern: &str) -> Option<Regex> {
 }
 
 /// Output multiplexed by a process manager carries the service's name before a bar:
-/// `web-1  | …` (docker compose), `0|api  | …` (PM2), `12:00:01 web.1  | …` (foreman/honcho).
+/// `web-1  | …` (docker compose), `0|api  | …` (PM2), `12:00:01 web.1  | …` (foreman/honcho),
+/// `12:00:01    web | …` (goreman).
 /// Rules anchored at the start of a line (`/bin/sh: 1: gunicorn: not found`) must see the line
 /// without it.
 fn strip_service_prefix(t: &[u8]) -> &[u8] {
@@ -307,7 +308,11 @@ fn strip_service_prefix(t: &[u8]) -> &[u8] {
         && d(7)
         && t.get(8) == Some(&b' ')
     {
+        // goreman pads the name on the left (`10:00:02    web | …`).
         i = 9;
+        while t.get(i) == Some(&b' ') {
+            i += 1;
+        }
     }
     let name_start = i;
     while i < t.len()
@@ -2311,6 +2316,10 @@ mod tests {
         assert_eq!(
             strip_service_prefix(b"14:20:01 web.1  | started"),
             b"started"
+        );
+        assert_eq!(
+            strip_service_prefix(b"14:20:01    web | Error: listen EADDRINUSE"),
+            b"Error: listen EADDRINUSE"
         );
         assert_eq!(strip_service_prefix(b"web-1  |"), b"");
         assert_eq!(
