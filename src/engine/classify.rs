@@ -336,9 +336,11 @@ fn strip_service_prefix(t: &[u8]) -> &[u8] {
     }
 }
 
-/// Tags a runner puts before each line of a program's output, lowercase or an index: concurrently's
-/// `[api] ` and `[0] `, process-compose's `[db       ] `, a launcher's `[entrypoint] `, A1111's `*** `.
-/// A tag that is a log level (`[error]`, `[info]`) or one the rules name (`[nodemon]`, `[vite]`) stays.
+/// Tags a runner puts before each line of a program's output, a name or an index: concurrently's
+/// `[api] `, `[0] ` and the upper-case names `-n WORKER,UI` gives (`[UI] `), process-compose's
+/// `[db       ] `, a launcher's `[entrypoint] `, A1111's `*** `. A tag that is a log level (`[error]`,
+/// `[INFO]`, `[WRN]`) or one the rules name (`[nodemon]`, `[vite]`, `[PM2]`, `[HPM]`) stays, and so does
+/// a one-letter upper-case tag (`[E]`, glog's and Kratos's levels).
 fn strip_runner_tag(t: &[u8]) -> &[u8] {
     // A1111 prints an extension's failure report with `*** ` before every line; a banner framed by
     // stars on both sides (`*** FATAL CONFIG FILE ERROR ***`) is not that.
@@ -353,9 +355,7 @@ fn strip_runner_tag(t: &[u8]) -> &[u8] {
     let name_len = rest
         .iter()
         .take(40)
-        .take_while(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.' | b':')
-        })
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
         .count();
     let name = &rest[..name_len];
     let pad = rest[name_len..].iter().take_while(|b| **b == b' ').count();
@@ -364,7 +364,14 @@ fn strip_runner_tag(t: &[u8]) -> &[u8] {
         return t;
     };
     let index = !name.is_empty() && name.iter().all(u8::is_ascii_digit);
-    let word = name.first().is_some_and(u8::is_ascii_lowercase) && !name.contains(&b':');
+    let word = name.first().is_some_and(u8::is_ascii_lowercase)
+        && !name.contains(&b':')
+        && !name.iter().any(u8::is_ascii_uppercase);
+    let upper = name.len() > 1
+        && name.first().is_some_and(u8::is_ascii_uppercase)
+        && name
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'));
     const KEPT: &[&[u8]] = &[
         b"error",
         b"err",
@@ -386,8 +393,21 @@ fn strip_runner_tag(t: &[u8]) -> &[u8] {
         b"ok",
         b"nodemon",
         b"vite",
+        b"pm2",
+        b"hpm",
+        b"wrn",
+        b"inf",
+        b"dbg",
+        b"ftl",
+        b"crt",
+        b"severe",
+        b"done",
+        b"skip",
+        b"pass",
+        b"note",
+        b"hint",
     ];
-    if (index || word) && !KEPT.contains(&name) {
+    if (index || word || upper) && !KEPT.iter().any(|k| k.eq_ignore_ascii_case(name)) {
         body
     } else {
         t
@@ -2342,6 +2362,11 @@ mod tests {
         );
         assert_eq!(strip_runner_tag(b"[db       ] 12:30 INF x"), b"12:30 INF x");
         assert_eq!(strip_runner_tag(b"[0] Error: x"), b"Error: x");
+        assert_eq!(
+            strip_runner_tag(b"[UI]   code: 'EADDRINUSE',"),
+            b"  code: 'EADDRINUSE',"
+        );
+        assert_eq!(strip_runner_tag(b"[WORKER_2] ok"), b"ok");
         assert_eq!(strip_runner_tag(b"***   File \"x.py\""), b"  File \"x.py\"");
         let banner = &b"*** FATAL CONFIG FILE ERROR (Redis 7.4.1) ***"[..];
         assert_eq!(strip_runner_tag(banner), banner);
@@ -2350,6 +2375,11 @@ mod tests {
             b"[nodemon] app crashed",
             b"[15:41:05] x",
             b"[PM2] Done",
+            b"[ERROR] boom",
+            b"[WRN] retrying",
+            b"[HPM] Error occurred while proxying request",
+            b"[E] boom",
+            b"[OneTrainer] Error: x",
             b"[api]x",
             b"[4120:0x6b3c000] heap",
         ] {
