@@ -182,11 +182,13 @@ static OPTIONAL_NOTICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// (normal if you're offline)", "… continuing without cache"), the debugger's rather than the
 /// program's (Node's "Starting inspector on 127.0.0.1:9229 failed": Node runs the program without
 /// it), an ONNX Runtime execution provider that could not load (it runs on the CPU instead), or a
-/// ggml backend that could not initialise (llama.cpp and stable-diffusion.cpp then use the CPU).
+/// ggml backend that could not initialise (llama.cpp and stable-diffusion.cpp then use the CPU), or
+/// a dotenv loader that found no `.env` file (the settings may come from the environment; Photoview
+/// says "Could not load .env file" and serves, godotenv's `log.Fatal` exits).
 /// Like a warning, outlived if the service then announces itself.
 static TOLERATED_FAILURE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\bnormal if you(?:'re| are)\b|\b(?:continuing|proceeding) without\b|\bfalling back\b|\b(?:inspector|debugger)\b|\bTryGetProviderInfo_\w+|\bFailed to create \w+ExecutionProvider\b|^ggml_\w+_init: failed to initialize\b",
+        r"(?i)\bnormal if you(?:'re| are)\b|\b(?:continuing|proceeding) without\b|\bfalling back\b|\b(?:inspector|debugger)\b|\bTryGetProviderInfo_\w+|\bFailed to create \w+ExecutionProvider\b|^ggml_\w+_init: failed to initialize\b|\b(?:Could not|Couldn't|Error|Failed to) load(?:ing)? (?:the )?\.env file\b",
     )
 });
 
@@ -2774,6 +2776,18 @@ mod tests {
             provider,
             "* Running on local URL:  http://127.0.0.1:7860\n",
         );
+        // A dotenv loader that found no .env file: outlived when the server comes up, a failure when
+        // the program stops there (godotenv under log.Fatal).
+        let dotenv =
+            "2026/11/29 15:00:00 Could not load .env file: open .env: no such file or directory\n";
+        assert_outlived_by(
+            &c,
+            dotenv,
+            "2026/11/29 15:00:00 Photoview UI public server listening at http://localhost:4001/\n",
+        );
+        let got = c.classify_text(&format!("{dotenv}exit status 1\n"));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::ConfigInvalid);
     }
 
     #[test]
