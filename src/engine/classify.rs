@@ -158,7 +158,7 @@ static INFO_LEVEL: LazyLock<Option<Regex>> =
 /// Output saying a failed step will be tried again.
 static RETRYING: LazyLock<Option<Regex>> = LazyLock::new(|| {
     build_bytes_regex(
-        r"(?i)\bretrying\b|\bretry(?:ing)? in \d|\btrying again\b|\bwill (?:retry|try again)\b|\battempt \d+ ?(?:/|of) ?\d+|^(?:\S+\s+\|\s+)?waiting \d+(?:\.\d+)? ?(?:s|secs?|seconds?)\b",
+        r"(?i)\bretrying\b|\bretry(?:ing)? in \d|\btrying again\b|\bsleeping\b|\bwill (?:retry|try again)\b|\battempt \d+ ?(?:/|of) ?\d+|^(?:\S+\s+\|\s+)?waiting \d+(?:\.\d+)? ?(?:s|secs?|seconds?)\b",
     )
 });
 
@@ -1602,6 +1602,14 @@ impl LineStream {
                 incident.error_type,
                 ErrorType::ProcessFailed | ErrorType::Unknown
             );
+        // A failure the output said it would retry, then the program giving up on a timeout
+        // (dockerize's "Problem with dial … Sleeping 1s" … "Timeout after 30s waiting on
+        // dependencies"): the timeout is the incident.
+        let retried_then_timed_out = p.retrying
+            && p.strength == Strength::Strong
+            && strength == Strength::Strong
+            && incident.error_type == ErrorType::TimeoutError
+            && p.incident.error_type != ErrorType::TimeoutError;
         // "Application run failed" printed before the exception that explains it (an exit status
         // ends a run instead, so a failure after one is a new incident).
         // An exit status that already said what kind of failure it was (127: command not found),
@@ -1643,7 +1651,8 @@ impl LineStream {
                 if p.strength == Strength::Weak
                     || headline_then_cause
                     || announcement_then_cause
-                    || causeless_crash_then_cause =>
+                    || causeless_crash_then_cause
+                    || retried_then_timed_out =>
             {
                 // A bare error line, then only "it failed" (a consequence): the hints on the bare
                 // line may say what failed; then that line stays the incident.
@@ -2876,6 +2885,28 @@ mod tests {
         // "Waiting 1s" after a failed ping is a retry; "Connected to Redis broker." a connection.
         let ping = "Redis ping #0 failed.\nError: Error 111 connecting to broker:6379. Connection refused..\nWaiting 1s\n";
         assert_outlived_by(&c, ping, "Connected to Redis broker.\n");
+    }
+
+    #[test]
+    fn a_retried_connection_that_ends_in_a_timeout_is_the_timeout() {
+        let c = classifier();
+        let refused = "Problem with dial: dial tcp 172.20.0.3:5432: connect: connection refused.";
+        let gave_up =
+            "Timeout after 30s waiting on dependencies to become available: [tcp://db:5432]";
+        // Retried ("Sleeping 1s"), then given up a few lines on: one incident, the timeout.
+        let got = c.classify_text(&format!(
+            "{refused} Sleeping 1s\nstill waiting for db\nstill waiting for db\n{gave_up}\n"
+        ));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::TimeoutError);
+        assert_eq!(got[0].facts.text("host"), Some("db"));
+        assert_eq!(got[0].facts.port(), Some(5432));
+        // Not retried: the refusal stays an incident of its own.
+        let got = c.classify_text(&format!(
+            "{refused}\nstill waiting for db\nstill waiting for db\n{gave_up}\n"
+        ));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].error_type, ErrorType::NetworkError);
     }
 
     #[test]
