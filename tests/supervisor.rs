@@ -8,19 +8,31 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// A loopback port free now, and apart from every port handed out before in this test binary: the
+/// tests run in parallel, each service may be moved to one of the 20 ports just above its own, and a
+/// port released here can be handed out again by the system. Two tests sharing a port would see each
+/// other's servers (a readiness check answered by another test's server, a conflict nobody staged).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut handed_out = HANDED_OUT.lock().unwrap();
+        if handed_out.iter().all(|&p| p.abs_diff(port) > 64) {
+            handed_out.push(port);
+            return port;
+        }
+    }
 }
 
 /// A running `startup-medic run --json`, its events arriving on a channel.
